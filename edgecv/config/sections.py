@@ -1,0 +1,143 @@
+"""One pydantic model per concern; every field has a description (it feeds ``edgecv config`` docs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _split_list(value: Any) -> Any:
+    """Lists from the environment: JSON (``["person", "car"]``) or comma-separated (``person,car``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+class SourceConfig(Section):
+    uri: str | None = Field(
+        None,
+        description="What to read: a camera index (0) or /dev/videoN, rtsp:// or http(s):// stream, a video "
+        "file, an image folder or glob, or 'picamera2' (optionally 'picamera2:N' for camera N). "
+        "Unset: the bundled demo clip.",
+    )
+    type: Literal["auto", "opencv", "images", "picamera2"] = Field(
+        "auto", description="Backend; 'auto' decides from the uri."
+    )
+    loop: bool = Field(False, description="Restart a video file or image folder at its end instead of stopping.")
+    max_fps: float | None = Field(
+        None, gt=0, description="Process at most this many frames per second (live sources skip the rest)."
+    )
+    width: int | None = Field(None, gt=0, description="Requested capture width for cameras (None: driver default).")
+    height: int | None = Field(None, gt=0, description="Requested capture height for cameras.")
+    read_timeout_s: float = Field(
+        5.0, gt=0, description="A live source that yields no frame for this long is treated as lost and reopened."
+    )
+    reconnect_min_s: float = Field(0.5, gt=0, description="First delay before reopening a lost live source.")
+    reconnect_max_s: float = Field(
+        30.0, gt=0, description="Longest delay between reopen attempts (the delay doubles up to this)."
+    )
+    reconnect_attempts: int | None = Field(
+        None,
+        ge=1,
+        description="Give up after this many failed reopen attempts in a row (None: retry forever, as a "
+        "service should).",
+    )
+
+    @model_validator(mode="after")
+    def _check_backoff(self) -> SourceConfig:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError(
+                f"reconnect_max_s ({self.reconnect_max_s}) must be >= reconnect_min_s ({self.reconnect_min_s})"
+            )
+        return self
+
+
+class ModelConfig(Section):
+    path: Path | None = Field(None, description="The .tflite model. Unset: the bundled demo model.")
+    labels: Path | None = Field(
+        None,
+        description="Label file (one name per line, TF label map with ??? gaps, 'id name' lines or .pbtxt). "
+        "Unset: names from the model's metadata, else class_<id>.",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Interpreter threads. Unset: cores - 1 (at least 1), leaving a core for capture and "
+        "post-processing, which overlap inference.",
+    )
+    edgetpu: bool = Field(False, description="Run on a Coral Edge TPU (needs libedgetpu1-std and an _edgetpu model).")
+    edgetpu_device: str = Field(
+        "", description="Edge TPU to use: '' (first found), 'usb', 'usb:N', 'pci' or 'pci:N'."
+    )
+    layout: Literal["auto", "ssd", "yolov8", "yolov5"] = Field(
+        "auto", description="Output decoder; 'auto' detects it from output shapes and metadata."
+    )
+    resize: Literal["auto", "letterbox", "stretch"] = Field(
+        "auto", description="How frames are fitted to the input: 'auto' letterboxes YOLO models, stretches SSD."
+    )
+
+
+class DetectConfig(Section):
+    conf: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Minimum score. Lower finds more objects and more false positives; evaluation uses 0.001.",
+    )
+    iou: float = Field(
+        0.45,
+        ge=0,
+        le=1,
+        description="NMS IoU threshold: boxes overlapping a better one by more than this are dropped. Raise "
+        "it for crowds, lower it for duplicate boxes.",
+    )
+    max_detections: int = Field(300, ge=1, le=10000, description="Keep at most this many boxes per frame.")
+    classes: Annotated[list[str | int] | None, NoDecode] = Field(
+        None,
+        description="Allowlist of class names or ids (env: comma-separated); others are never reported.",
+    )
+    agnostic: bool = Field(False, description="NMS across classes: one box per object even when classes disagree.")
+    class_iou: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-class NMS IoU threshold overriding 'iou', keyed by class name or id.",
+    )
+
+    _split_classes = field_validator("classes", mode="before")(_split_list)
+
+    @field_validator("class_iou")
+    @classmethod
+    def _check_class_iou(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, threshold in value.items():
+            if not 0 <= threshold <= 1:
+                raise ValueError(f"class_iou[{key!r}] = {threshold} must be between 0 and 1")
+        return value
+
+
+class OutputConfig(Section):
+    stdout: Literal["auto", "on", "off"] = Field(
+        "auto", description="JSON lines on stdout: 'auto' prints them when no MQTT broker is configured."
+    )
+    include_empty: bool = Field(True, description="Also print frames in which nothing was detected.")
+    decimals: int = Field(1, ge=0, le=6, description="Decimals of box coordinates in JSON output.")
+
+
+class LogConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level (stderr).")
+    format: Literal["text", "json"] = Field("text", description="'json' logs one object per line for collectors.")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value

@@ -1,0 +1,160 @@
+"""The config root and its loading: YAML file < ``EDGECV_*`` environment < CLI flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+from ..errors import ConfigError
+from .sections import DetectConfig, LogConfig, ModelConfig, OutputConfig, SourceConfig
+
+ENV_PREFIX = "EDGECV_"
+ENV_DELIMITER = "__"
+CONFIG_ENV = "EDGECV_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Everything edgecv reads. Nested keys map to ``EDGECV_<SECTION>__<KEY>`` variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        extra="forbid",
+        validate_assignment=True,
+        case_sensitive=False,
+    )
+
+    source: SourceConfig = Field(default_factory=SourceConfig, description="Where frames come from.")
+    model: ModelConfig = Field(default_factory=ModelConfig, description="The detector model and its runtime.")
+    detect: DetectConfig = Field(default_factory=DetectConfig, description="Score threshold, NMS and class filter.")
+    output: OutputConfig = Field(default_factory=OutputConfig, description="Local outputs (stdout JSON lines).")
+    log: LogConfig = Field(default_factory=LogConfig, description="Logging.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file_values = getattr(cls, "_file_values", None) or {}
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_values))
+
+
+def _env_names(model: type[BaseModel], prefix: str) -> set[str]:
+    """Every variable name that addresses a field (sections and their nested models included)."""
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        full = f"{prefix}{name}".upper()
+        names.add(full)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= _env_names(annotation, full + ENV_DELIMITER)
+    return names
+
+
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """An ``EDGECV_`` variable that matches no field is a typo that would silently do nothing: reject it."""
+    environ = dict(os.environ) if environ is None else environ
+    known = _env_names(Settings, ENV_PREFIX) | {CONFIG_ENV}
+    unknown = sorted(k for k in environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+    if unknown:
+        sections = ", ".join(f"{ENV_PREFIX}{s.upper()}{ENV_DELIMITER}<KEY>" for s in Settings.model_fields)
+        raise ConfigError(
+            f"unknown environment variable {unknown[0]}"
+            + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
+            f"edgecv reads {sections}; run 'edgecv config' to list every key",
+        )
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}", f"pass --config or {CONFIG_ENV} an existing file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must be a mapping of sections (source:, model:, ...), got {type(data).__name__}"
+        )
+    return data
+
+
+def _where(loc: tuple[Any, ...], overrides: dict[str, Any], environ: dict[str, str]) -> str:
+    section = loc[0] if loc else None
+    key = loc[1] if len(loc) > 1 else None
+    if section in overrides and (key is None or key in overrides.get(section, {})):
+        return "command line"
+    env_name = (ENV_PREFIX + ENV_DELIMITER.join(str(part) for part in loc[:2])).upper()
+    if any(k.upper() == env_name for k in environ):
+        return env_name
+    return "config file"
+
+
+def _format_validation_error(exc: ValidationError, overrides: dict[str, Any], environ: dict[str, str]) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        field = ".".join(str(part) for part in loc) or "config"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{field}: unknown key (from {_where(loc, overrides, environ)}); run 'edgecv config' for keys")
+            continue
+        value = error.get("input")
+        shown = repr(value) if not isinstance(value, (dict, list)) or len(repr(value)) < 60 else type(value).__name__
+        lines.append(f"{field} = {shown}: {message} (from {_where(loc, overrides, environ)})")
+    return "invalid config: " + "; ".join(lines)
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Load the config: file (``--config`` or ``EDGECV_CONFIG``), then environment, then ``overrides``.
+
+    Raises :class:`ConfigError` (exit code 2) naming the field, the value, what is allowed and where the
+    value came from.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    overrides = {k: v for k, v in (overrides or {}).items() if v}
+    check_environment(environ)
+    config_path = config_path or environ.get(CONFIG_ENV) or None
+    file_values = read_config_file(config_path) if config_path else {}
+    # pydantic-settings reads os.environ itself; swap in the given mapping for the duration.
+    saved = dict(os.environ)
+    try:
+        if environ is not saved:
+            os.environ.clear()
+            os.environ.update(environ)
+        Settings._file_values = file_values  # type: ignore[attr-defined]
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, overrides, environ)) from None
+    except SettingsError as exc:
+        cause = exc.__cause__ or exc
+        raise ConfigError(f"invalid config: {exc}: {cause}", "complex values in the environment take JSON") from None
+    finally:
+        Settings._file_values = None  # type: ignore[attr-defined]
+        if os.environ != saved:
+            os.environ.clear()
+            os.environ.update(saved)

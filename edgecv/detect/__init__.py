@@ -1,0 +1,1 @@
+"""Detection: runtime, preprocessing, decoding of model outputs and NMS."""

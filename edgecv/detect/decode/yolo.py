@@ -1,0 +1,104 @@
+"""Raw YOLO heads: v8/v11 (``4 + C`` channels, no objectness) and v5 (``5 + C``, with objectness).
+
+Either may come channels-first (``[1, channels, anchors]``, Ultralytics' default) or channels-last
+(``[1, anchors, channels]``), quantized (int8/uint8) or float. Scores are thresholded in the quantized
+domain: the best class of every anchor is found on the raw integers and only the few anchors above the
+threshold are ever dequantized.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...detections import Detections
+from .base import TensorInfo
+
+PIXEL_BOX_LIMIT = 2.0  # normalized centres never exceed ~1.1; pixel centres of any real input do
+
+
+class YoloDecoder:
+    suppressed = False
+
+    def __init__(
+        self,
+        output: TensorInfo,
+        input_hw: tuple[int, int],
+        family: str,
+        channels_first: bool,
+        box_format: str | None = None,
+    ) -> None:
+        self.output = output
+        self.family = family
+        self.channels_first = channels_first
+        self.input_h, self.input_w = input_hw
+        self.first_class = 5 if family == "yolov5" else 4
+        shape = output.shape[-2:]
+        self.channels, self.anchors = (shape[0], shape[1]) if channels_first else (shape[1], shape[0])
+        self.num_classes = self.channels - self.first_class
+        self.box_format = box_format
+        self._box_scale: np.ndarray | None = None
+        if box_format is not None:
+            self._box_scale = self._scale_for(box_format)
+
+    def _scale_for(self, box_format: str) -> np.ndarray:
+        if box_format == "normalized":
+            return np.array([self.input_w, self.input_h, self.input_w, self.input_h], np.float32)
+        return np.ones(4, np.float32)
+
+    def _threshold_q(self, conf: float) -> float:
+        """Smallest raw value whose dequantized score can reach ``conf`` (a little permissive)."""
+        if not self.output.quantized:
+            return conf
+        return math.floor(conf / self.output.scale + self.output.zero_point)
+
+    def _dequantize(self, values: np.ndarray) -> np.ndarray:
+        if not self.output.quantized:
+            return values.astype(np.float32, copy=False)
+        return (values.astype(np.float32) - self.output.zero_point) * np.float32(self.output.scale)
+
+    def __call__(self, arrays: list[np.ndarray], conf: float, classes: np.ndarray | None) -> Detections:
+        raw = arrays[0].reshape(self.output.shape[-2:])
+        # Work channels-first: every row is one channel over all anchors, contiguous when the model is.
+        head = raw if self.channels_first else raw.T
+        class_rows = head[self.first_class :]
+        if classes is not None:
+            classes = classes[(classes >= 0) & (classes < self.num_classes)]
+            class_rows = class_rows[classes]
+        threshold = self._threshold_q(conf)
+        if self.family == "yolov5":
+            # score = objectness × class ≤ objectness, so objectness alone pre-filters.
+            objectness = head[4]
+            candidates = np.flatnonzero(objectness >= threshold)
+            class_scores = self._dequantize(class_rows[:, candidates])
+            best = class_scores.argmax(axis=0) if len(class_rows) else np.zeros(0, np.int64)
+            scores = class_scores[best, np.arange(candidates.size)] * self._dequantize(objectness[candidates])
+        else:
+            best_raw = class_rows.max(axis=0) if len(class_rows) else np.zeros(self.anchors, head.dtype)
+            candidates = np.flatnonzero(best_raw >= threshold)
+            best = class_rows[:, candidates].argmax(axis=0)
+            scores = self._dequantize(best_raw[candidates])
+        keep = scores >= conf
+        candidates, best, scores = candidates[keep], best[keep], scores[keep]
+        class_ids = (best if classes is None else classes[best]).astype(np.int32)
+        if self._box_scale is None:
+            self.box_format = self._guess_box_format(head)
+            self._box_scale = self._scale_for(self.box_format)
+        xywh = self._dequantize(head[:4, candidates]).T * self._box_scale
+        boxes = np.empty_like(xywh)
+        half = xywh[:, 2:] / 2
+        boxes[:, :2] = xywh[:, :2] - half
+        boxes[:, 2:] = xywh[:, :2] + half
+        return Detections(boxes, scores.astype(np.float32, copy=False), class_ids)
+
+    def _guess_box_format(self, head: np.ndarray) -> str:
+        if self.output.quantized:
+            # One int8 scale cannot hold both 0..1 scores and 0..640 pixels: quantized heads are normalized.
+            return "normalized"
+        return "pixels" if float(np.abs(head[:2]).max()) > PIXEL_BOX_LIMIT else "normalized"
+
+    def describe(self) -> str:
+        order = "[1, channels, anchors]" if self.channels_first else "[1, anchors, channels]"
+        boxes = self.box_format or "auto (normalized or pixels, decided on the first frame)"
+        return f"{self.family} {order}, {self.num_classes} classes, {self.anchors} anchors, boxes {boxes}"
