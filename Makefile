@@ -1,0 +1,53 @@
+# Set-up and checks. Every target creates what it needs; nothing is assumed installed but python3.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -n1)
+PIP_FLAGS ?= --disable-pip-version-check -q
+
+.PHONY: demo run test test-unit test-py310 lint bench soak clean help
+
+help:
+	@echo "make demo       run the bundled demo (runtime dependencies only)"
+	@echo "make test       install dev + convert dependencies and run the test suite"
+	@echo "make test-py310 unit tests on Python 3.10 with numpy<2 (Jetson / Pi OS Bookworm)"
+	@echo "make lint       ruff"
+	@echo "make bench      benchmarks in tools/bench (needs ../shared/assets)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install $(PIP_FLAGS) -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.runtime
+	$(BIN)/edgecv run
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check edgecv tests tools
+	$(BIN)/ruff format --check edgecv tests tools
+
+$(VENV)-py310/.dev: pyproject.toml
+	@test -n "$(PY310)" || { echo "python3.10 not found (pyenv install 3.10)"; exit 1; }
+	$(PY310) -m venv $(VENV)-py310
+	$(VENV)-py310/bin/pip install $(PIP_FLAGS) -e '.[dev]' -c constraints/bookworm.txt
+	touch $@
+
+test-py310: $(VENV)-py310/.dev
+	$(VENV)-py310/bin/python -c "import numpy, sys; assert numpy.__version__ < '2', numpy.__version__; print('python', sys.version.split()[0], 'numpy', numpy.__version__)"
+	$(VENV)-py310/bin/python -m pytest -q -p no:cacheprovider tests
+
+bench: $(VENV)/.dev
+	@for b in tools/bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(VENV)-py310 build *.egg-info

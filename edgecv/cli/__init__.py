@@ -1,0 +1,65 @@
+"""``edgecv`` command line: one module per subcommand, errors as one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import EdgecvError
+from . import check, config, detect, run
+
+COMMANDS = {"detect": detect, "run": run, "check": check, "config": config}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgecv",
+        description="Real-time int8 TFLite object detection for edge devices.",
+    )
+    parser.add_argument("--version", action="version", version=f"edgecv {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.main)
+    _add_convert(sub)
+    return parser
+
+
+def _add_convert(sub: argparse._SubParsersAction) -> None:
+    """``convert`` lives in the ``[convert]`` extra; its parser imports nothing heavy."""
+    try:
+        from ..convert import cli as convert_cli
+    except ImportError:
+        return
+    help_text = "Convert a PyTorch or Keras checkpoint to a full-integer int8 .tflite, with a drift report."
+    command = sub.add_parser("convert", help=help_text, description=help_text)
+    convert_cli.add_arguments(command)
+    command.set_defaults(handler=convert_cli.run)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        # `edgecv` alone runs the main job: the bundled demo unless configured otherwise.
+        args = parser.parse_args(["run", *(argv or [])])
+    try:
+        return int(args.handler(args) or 0)
+    except EdgecvError as exc:
+        logging.shutdown()
+        print(f"edgecv: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # stdout's reader left (`edgecv detect … | head`); nothing more to say to it.
+        sys.stdout = None  # type: ignore[assignment]
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

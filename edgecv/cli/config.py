@@ -1,0 +1,50 @@
+"""``edgecv config``: every key with its variable, default and description, generated from the models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import yaml
+from pydantic import BaseModel
+
+from ..config import ENV_PREFIX, Settings
+from .common import add_config_flag
+
+HELP = "List every config key (or print the effective config / JSON Schema)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_flag(parser)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--show", action="store_true", help="print the effective config (file + environment)")
+    group.add_argument("--schema", action="store_true", help="print the JSON Schema of the config file")
+
+
+def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, str]]:
+    out = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            out.extend(rows(annotation, key + "."))
+            continue
+        default = field.get_default(call_default_factory=True)
+        env = ENV_PREFIX + key.replace(".", "__").upper()
+        out.append((key, env, json.dumps(default, default=str), field.description or ""))
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.schema:
+        print(json.dumps(Settings.model_json_schema(), indent=2))
+        return 0
+    if args.show:
+        from .common import settings_from
+
+        settings = settings_from(args)
+        print(yaml.safe_dump(json.loads(settings.model_dump_json()), sort_keys=False), end="")
+        return 0
+    for key, env, default, description in rows(Settings):
+        print(f"{key}  ({env}, default {default})\n    {description}")
+    return 0

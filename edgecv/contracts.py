@@ -1,0 +1,91 @@
+"""The JSON that edgecv prints: one pydantic model per message, the single source of the wire spec.
+
+Per-frame lines are built by :func:`detections_json` for speed (no model instance per object); a test
+checks that what it builds validates against these models, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from .detections import Detections
+from .labels import Labels
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DetectionJson(Contract):
+    label: str = Field(description="Class name; class_<id> when the model has no name for it.")
+    class_id: int = Field(description="The model's own class index.")
+    score: float = Field(ge=0, le=1, description="Confidence of the detection.")
+    box: list[float] = Field(
+        min_length=4, max_length=4, description="[x1, y1, x2, y2] in pixels of the original image, clipped to it."
+    )
+    track_id: int | None = Field(None, description="Id of the confirmed track this box belongs to (with tracking).")
+
+
+class ImageResultJson(Contract):
+    """One line of ``edgecv detect``."""
+
+    image: str = Field(description="The path as given on the command line.")
+    width: int
+    height: int
+    detections: list[DetectionJson]
+
+
+class FrameJson(Contract):
+    """One line of ``edgecv run`` per processed frame."""
+
+    type: Literal["frame"] = "frame"
+    seq: int = Field(ge=0, description="Frame number within its source, from 0.")
+    ts: float = Field(description="Capture time, epoch seconds.")
+    source: str | None = Field(None, description="Source id; present only when several sources run.")
+    detections: list[DetectionJson]
+
+
+class StageJson(Contract):
+    mean: float = Field(description="Mean milliseconds.")
+    p95: float = Field(description="95th percentile milliseconds.")
+
+
+class RunSummaryJson(Contract):
+    """``edgecv run --summary-json`` (later features add keys)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    frames: int = Field(description="Frames processed (inferred, decoded and output).")
+    fps: float = Field(description="Frames per second over the run, first frame in to last frame out.")
+    dropped_frames: int = Field(description="Frames a live source captured but replaced before inference.")
+    peak_rss_mb: float = Field(description="Peak resident memory of the process, MiB.")
+    stages_ms: dict[str, StageJson] = Field(description="Per-stage timings.")
+
+
+def detections_json(detections: Detections, labels: Labels, decimals: int = 1) -> list[dict]:
+    """Detections → list of JSON-ready dicts (the ``detections`` array of every contract above)."""
+    n = len(detections)
+    if n == 0:
+        return []
+    names = labels.names_for(detections.class_ids)
+    class_ids = detections.class_ids.tolist()
+    scores = np.round(detections.scores.astype(np.float64), 4).tolist()
+    boxes = np.round(detections.boxes.astype(np.float64), decimals).tolist()
+    if detections.track_ids is None:
+        return [
+            {"label": names[i], "class_id": class_ids[i], "score": scores[i], "box": boxes[i]} for i in range(n)
+        ]
+    track_ids = detections.track_ids.tolist()
+    return [
+        {
+            "label": names[i],
+            "class_id": class_ids[i],
+            "score": scores[i],
+            "box": boxes[i],
+            **({"track_id": track_ids[i]} if track_ids[i] >= 0 else {}),
+        }
+        for i in range(n)
+    ]

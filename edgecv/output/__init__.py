@@ -1,0 +1,6 @@
+"""Where detections go: stdout JSON lines now, MQTT beside it."""
+
+from .base import Sink
+from .stdout import StdoutSink
+
+__all__ = ["Sink", "StdoutSink"]

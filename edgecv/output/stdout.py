@@ -1,0 +1,51 @@
+"""JSON lines on stdout, one per processed frame: the default output when no broker is configured."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from ..capture.frame import Frame
+from ..contracts import detections_json
+from ..detections import Detections
+from ..labels import Labels
+
+
+class StdoutSink:
+    def __init__(
+        self,
+        labels: Labels,
+        *,
+        stream: TextIO | None = None,
+        include_empty: bool = True,
+        decimals: int = 1,
+        with_source: bool = False,
+    ) -> None:
+        self.labels = labels
+        self.stream = stream or sys.stdout
+        self.include_empty = include_empty
+        self.decimals = decimals
+        self.with_source = with_source
+        self.lines = 0
+
+    def write_frame(self, frame: Frame, detections: Detections) -> None:
+        if not len(detections) and not self.include_empty:
+            return
+        line: dict = {"type": "frame", "seq": frame.seq, "ts": round(frame.ts, 6)}
+        if self.with_source:
+            line["source"] = frame.source_id
+        line["detections"] = detections_json(detections, self.labels, self.decimals)
+        self.write_line(line)
+
+    def write_line(self, line: dict) -> None:
+        self.stream.write(json.dumps(line, separators=(",", ":")) + "\n")
+        # Consumers read line by line from a pipe; don't let block buffering hold results back.
+        self.stream.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        try:
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass

@@ -1,0 +1,1 @@
+"""The run loop: capture → preprocess → inference → decode+NMS → outputs, on overlapping threads."""

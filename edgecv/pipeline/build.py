@@ -1,0 +1,71 @@
+"""Config → the objects of a run: detector, sources, sinks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import bundled
+from ..capture import open_source
+from ..capture.base import FrameSource
+from ..config import Settings
+from ..detect.detector import DetectParams, Detector
+from ..errors import ModelError
+from ..output import Sink, StdoutSink
+
+
+def model_path(settings: Settings) -> Path:
+    if settings.model.path is not None:
+        return settings.model.path
+    path = bundled.demo_model()
+    if not path.exists():
+        raise ModelError(
+            f"no model configured and the bundled demo model is missing ({path})",
+            "set model.path / --model, or reinstall edgecv (the demo ships in its package data)",
+        )
+    return path
+
+
+def build_detector(settings: Settings) -> Detector:
+    m, d = settings.model, settings.detect
+    path = model_path(settings)
+    labels = m.labels
+    if labels is None and m.path is None and bundled.demo_labels().exists():
+        labels = bundled.demo_labels()
+    detector = Detector(
+        path,
+        labels=labels,
+        threads=m.threads,
+        edgetpu=m.edgetpu_device if m.edgetpu else None,
+        layout=m.layout,
+        resize=m.resize,
+        params=DetectParams(conf=d.conf, iou=d.iou, max_detections=d.max_detections, agnostic=d.agnostic),
+    )
+    detector.set_filters(d.classes, d.class_iou)
+    return detector
+
+
+def build_sources(settings: Settings) -> list[FrameSource]:
+    default_uri = None if settings.source.uri else str(bundled.demo_clip())
+    return [open_source(settings.source, source_id="0", default_uri=default_uri)]
+
+
+def stdout_enabled(settings: Settings) -> bool:
+    mode = settings.output.stdout
+    if mode == "auto":
+        mqtt = getattr(settings, "mqtt", None)
+        return getattr(mqtt, "host", None) is None
+    return mode == "on"
+
+
+def build_sinks(settings: Settings, detector: Detector, sources: list[FrameSource]) -> list[Sink]:
+    sinks: list[Sink] = []
+    if stdout_enabled(settings):
+        sinks.append(
+            StdoutSink(
+                detector.labels,
+                include_empty=settings.output.include_empty,
+                decimals=settings.output.decimals,
+                with_source=len(sources) > 1,
+            )
+        )
+    return sinks

@@ -1,0 +1,225 @@
+"""The run loop on three kinds of thread, so that inference never waits for anything else.
+
+* one **capture** thread per source reads a frame and preprocesses it into one of that source's two input
+  buffers, while the interpreter works on the other;
+* the **inference** thread (the caller's) is the only one touching the interpreter: it copies a prepared
+  buffer in, invokes, copies the outputs out and moves on. LiteRT releases the GIL inside ``invoke()``, so
+  the other threads run meanwhile;
+* one **post** thread decodes, suppresses and hands results to the sinks.
+
+Several sources share the one interpreter (a Coral can be opened by one process only): each has its own
+capture thread, buffers and frame counters; the inference thread serves them in arrival order.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..capture.base import FrameSource, FrameTimeout
+from ..capture.frame import Frame
+from ..detect.detector import Detector
+from ..detect.preprocess import Transform
+from ..errors import SourceError
+from ..output.base import Sink
+from .timing import StageTimes
+
+log = logging.getLogger(__name__)
+
+BUFFERS_PER_SOURCE = 2
+POLL_S = 0.2  # how often blocked threads look at the stop flag
+
+
+@dataclass
+class _Job:
+    frame: Frame
+    tensor: np.ndarray
+    transform: Transform
+    free: queue.Queue
+
+
+@dataclass
+class _End:
+    source_id: str
+    error: BaseException | None = None
+
+
+@dataclass
+class RunResult:
+    frames: int
+    duration_s: float
+    stages_ms: dict[str, dict[str, float]]
+    sources: dict[str, Any]
+    errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.duration_s if self.duration_s > 0 else 0.0
+
+
+class Pipeline:
+    def __init__(
+        self,
+        detector: Detector,
+        sources: list[FrameSource],
+        sinks: list[Sink],
+        *,
+        max_frames: int | None = None,
+        timings: StageTimes | None = None,
+    ) -> None:
+        if not sources:
+            raise ValueError("a pipeline needs at least one source")
+        self.detector = detector
+        self.sources = sources
+        self.sinks = sinks
+        self.max_frames = max_frames
+        self.timings = timings or StageTimes()
+        self._stop = threading.Event()
+        self._jobs: queue.Queue = queue.Queue()
+        self._results: queue.Queue = queue.Queue(maxsize=4)
+        self._errors: list[str] = []
+        self._fatal: BaseException | None = None
+        self.frames_out = 0
+        self._interrupted = False
+
+    # -- control ----------------------------------------------------------------------------------------
+
+    def stop(self, interrupted: bool = True) -> None:
+        """Stop capturing; frames already captured are finished. Safe from signal handlers and threads."""
+        self._interrupted = self._interrupted or interrupted
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- threads ----------------------------------------------------------------------------------------
+
+    def _capture(self, source: FrameSource) -> None:
+        source_id = getattr(source, "source_id", source.name)
+        free: queue.Queue = queue.Queue()
+        for _ in range(BUFFERS_PER_SOURCE):
+            free.put(self.detector.preprocessor.new_buffer())
+        error: BaseException | None = None
+        try:
+            while not self._stop.is_set():
+                try:
+                    buffer = free.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                frame = self._read(source)
+                if frame is None:
+                    free.put(buffer)
+                    break
+                with self.timings.time("preprocess"):
+                    tensor, transform = self.detector.prepare(frame.image, buffer)
+                self._jobs.put(_Job(frame, tensor, transform, free))
+        except SourceError as exc:
+            error = exc
+            self._errors.append(f"source {source.name}: {exc}")
+        except BaseException as exc:  # reported on the caller's thread, never swallowed
+            error = exc
+            self._fatal = self._fatal or exc
+            self._stop.set()
+        finally:
+            self._jobs.put(_End(source_id, error))
+
+    def _read(self, source: FrameSource) -> Frame | None:
+        """Next frame, or None at the end of the source or when stopping."""
+        start = time.perf_counter()
+        try:
+            while not self._stop.is_set():
+                try:
+                    return source.read(POLL_S)
+                except FrameTimeout:
+                    continue  # a live source between frames; its grabber handles real losses
+            return None
+        finally:
+            self.timings.add("capture_wait", time.perf_counter() - start)
+
+    def _post(self) -> None:
+        try:
+            while True:
+                item = self._results.get()
+                if item is None:
+                    return
+                frame, outputs, transform = item
+                with self.timings.time("decode_nms"):
+                    detections = self.detector.finish(outputs, transform)
+                with self.timings.time("output"):
+                    for sink in self.sinks:
+                        sink.write_frame(frame, detections)
+                self.frames_out += 1
+                self._last_out = time.perf_counter()
+        except BrokenPipeError:
+            # The reader of our stdout went away (`edgecv run | head`): a normal way to end.
+            log.debug("output closed by its reader; stopping")
+            self._stop.set()
+            self._drain_results()
+        except BaseException as exc:
+            self._fatal = self._fatal or exc
+            self._stop.set()
+            self._drain_results()
+
+    def _drain_results(self) -> None:
+        while self._results.get() is not None:
+            pass
+
+    # -- the loop ---------------------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        start = time.perf_counter()
+        self._last_out = start
+        post = threading.Thread(target=self._post, name="edgecv-post", daemon=True)
+        post.start()
+        captures = [
+            threading.Thread(target=self._capture, args=(source,), name=f"edgecv-capture-{i}", daemon=True)
+            for i, source in enumerate(self.sources)
+        ]
+        for thread in captures:
+            thread.start()
+        active = len(captures)
+        inferred = 0
+        try:
+            while active:
+                try:
+                    job = self._jobs.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                if isinstance(job, _End):
+                    active -= 1
+                    continue
+                if self.max_frames is not None and inferred >= self.max_frames:
+                    job.free.put(job.tensor)  # captured before the stop took effect: not processed
+                    continue
+                with self.timings.time("inference"):
+                    outputs = self.detector.infer(job.tensor)
+                job.free.put(job.tensor)
+                self._results.put((job.frame, outputs, job.transform))
+                inferred += 1
+                if self.max_frames is not None and inferred >= self.max_frames:
+                    self.stop(interrupted=False)
+        finally:
+            self._stop.set()
+            self._results.put(None)
+            post.join()
+            for thread in captures:
+                thread.join(timeout=5)
+        if self._fatal is not None:
+            raise self._fatal
+        duration = (self._last_out if self.frames_out else time.perf_counter()) - start
+        return RunResult(
+            frames=self.frames_out,
+            duration_s=duration,
+            stages_ms=self.timings.summary_ms(),
+            sources={s.name: s.stats for s in self.sources},
+            errors=list(self._errors),
+            interrupted=self._interrupted,
+        )

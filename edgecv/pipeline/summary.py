@@ -1,0 +1,44 @@
+"""The end-of-run report: a JSON object for tools, a few lines for people."""
+
+from __future__ import annotations
+
+import resource
+import sys
+from typing import Any
+
+from .loop import RunResult
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def summary_dict(result: RunResult) -> dict[str, Any]:
+    stats = list(result.sources.values())
+    return {
+        "frames": result.frames,
+        "fps": round(result.fps, 2),
+        "dropped_frames": sum(s.dropped for s in stats),
+        "peak_rss_mb": peak_rss_mb(),
+        "stages_ms": result.stages_ms,
+        "duration_s": round(result.duration_s, 3),
+        "source_failures": sum(s.failures for s in stats),
+        "reconnects": sum(s.reconnects for s in stats),
+        "errors": result.errors,
+    }
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    lines = [
+        f"edgecv: {summary['frames']} frames in {summary['duration_s']:.1f} s ({summary['fps']:.1f} fps), "
+        f"{summary['dropped_frames']} dropped, peak RSS {summary['peak_rss_mb']:.0f} MB"
+    ]
+    if summary["stages_ms"]:
+        stages = ", ".join(f"{k} {v['mean']:.2f}/{v['p95']:.2f}" for k, v in summary["stages_ms"].items())
+        lines.append(f"  stages ms (mean/p95): {stages}")
+    if summary["source_failures"] or summary["reconnects"]:
+        lines.append(f"  source failures {summary['source_failures']}, reconnects {summary['reconnects']}")
+    lines.extend(f"  error: {e}" for e in summary["errors"])
+    return "\n".join(lines)
