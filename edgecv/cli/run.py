@@ -32,8 +32,8 @@ def main(args: argparse.Namespace) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         raise EdgecvError(f"--max-frames must be at least 1, got {args.max_frames}")
     settings = settings_from(args)
+    sources = build_sources(settings)  # a wrong path fails before the model takes seconds to load
     detector = build_detector(settings)
-    sources = build_sources(settings)
     sinks = build_sinks(settings, detector, sources)
     for source in sources:
         source.open()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,9 @@ def load_interpreter(path: str | Path, threads: int | None = None, edgetpu: str 
     if edgetpu is not None:
         options = {"device": edgetpu} if edgetpu else {}
         try:
+            # Probe the library first: a failed load_delegate leaves a half-built Delegate whose
+            # destructor prints a traceback of its own.
+            ctypes.CDLL(EDGETPU_LIBRARY)
             delegates.append(runtime.load_delegate(EDGETPU_LIBRARY, options))
         except (ValueError, OSError, RuntimeError) as exc:
             raise RuntimeUnavailableError(
