@@ -1,0 +1,118 @@
+"""OpenCV capture devices: V4L2 cameras and network streams (through OpenCV's FFmpeg backend)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import cv2
+import numpy as np
+
+from edgecv.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    """Some cameras and files decode to grey or BGRA; everything downstream expects 3-channel BGR."""
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+class _OpenCVDevice:
+    """Reading and releasing are the same for every OpenCV capture; only opening differs."""
+
+    name: str
+    _cap: cv2.VideoCapture | None = None
+
+    def read(self) -> np.ndarray | None:
+        if self._cap is None:
+            return None
+        ok, image = self._cap.read()
+        return as_bgr(image) if ok and image is not None else None
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class OpenCVCamera(_OpenCVDevice):
+    """A local camera: an index (``0``) or a device path (``/dev/video0``, ``/dev/v4l/by-id/...``)."""
+
+    def __init__(
+        self,
+        target: int | str,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        read_timeout_s: float = 5.0,
+    ) -> None:
+        self.target = target
+        self.name = f"camera {target}"
+        self._width = width
+        self._height = height
+        self._read_timeout_s = read_timeout_s
+        self._cap: cv2.VideoCapture | None = None
+        self._announced = False
+
+    def open(self) -> None:
+        # V4L2 explicitly on Linux: CAP_ANY may pick GStreamer, which buffers frames behind our back.
+        api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+        cap = cv2.VideoCapture(self.target, api)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(
+                f"cannot open {self.name}: no such camera, or another program is using it",
+                "check source.uri; 'v4l2-ctl --list-devices' lists cameras",
+            )
+        # Set after opening: the V4L2 backend refuses to open when given properties it does not use.
+        # One driver buffer, so a frame is at most one capture old when we grab it.
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        cap.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, self._read_timeout_s * 1000)  # ignored where unsupported
+        if self._width:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self._width)
+        if self._height:
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self._height)
+        if not self._announced:
+            # Drivers round a requested size to one they support; say what we really got, once.
+            got = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+            log.info("%s opened at %dx%d", self.name, *got)
+            self._announced = True
+        self._cap = cap
+
+
+class OpenCVStream(_OpenCVDevice):
+    """A network stream (``rtsp://``, ``rtsps://``, ``http(s)://``) decoded by OpenCV's FFmpeg backend."""
+
+    def __init__(self, url: str, *, name: str, timeout_s: float = 5.0) -> None:
+        self.url = url
+        self.name = name  # credentials masked: it ends up in logs
+        self._timeout_ms = int(timeout_s * 1000)
+        self._cap: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        if self.url.startswith(("rtsp://", "rtsps://")):
+            # FFmpeg's default RTSP transport is UDP, which smears or drops frames on lossy Wi-Fi; TCP
+            # does not. Only a default: OPENCV_FFMPEG_CAPTURE_OPTIONS set by the user wins.
+            os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+        # Timeouts go in at open time: without them a dead camera blocks open/read for about 30 s.
+        params = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            self._timeout_ms,
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            self._timeout_ms,
+        ]
+        cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(
+                f"cannot open stream {self.name}: no answer within {self._timeout_ms / 1000:g} s, "
+                "or not a stream FFmpeg can decode",
+                "check the URL, credentials and network (try it with 'ffprobe URL')",
+            )
+        self._cap = cap

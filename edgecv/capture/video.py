@@ -1,0 +1,82 @@
+"""A video file, read frame by frame: every frame, in order, whatever the reader's speed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+
+from edgecv.capture.base import FrameSource
+from edgecv.capture.frame import Frame, SourceStats
+from edgecv.capture.opencv import as_bgr
+from edgecv.capture.pacing import Pacer
+from edgecv.errors import SourceError
+
+
+class VideoFileSource(FrameSource):
+    """Frames of a video file. Nothing is skipped, so two runs over one file see the same frames.
+
+    ``loop`` starts again at the end (``seq`` keeps counting); otherwise ``read`` returns ``None`` at the end.
+    ``max_fps`` sleeps between frames, to replay a recording at roughly camera speed.
+    """
+
+    live = False
+
+    def __init__(
+        self, path: str | Path, *, loop: bool = False, max_fps: float | None = None, source_id: str = "0"
+    ) -> None:
+        self.path = Path(path)
+        self.name = str(path)
+        self.source_id = source_id
+        self.stats = SourceStats()
+        self._loop = loop
+        self._pacer = Pacer(max_fps)
+        self._cap: cv2.VideoCapture | None = None
+        self._in_pass = 0  # frames read since the last (re)start: a loop over an empty file must end
+        self._ended = False
+
+    def open(self) -> None:
+        if self._cap is not None:
+            return
+        self._cap = self._open_capture()
+
+    def _open_capture(self) -> cv2.VideoCapture:
+        if not self.path.exists():
+            raise SourceError(f"cannot open video source '{self.path}': file not found", "check source.uri")
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(
+                f"cannot open video source '{self.path}': OpenCV cannot decode it",
+                "check that it is a video file; re-encode it as H.264 .mp4 if it plays elsewhere",
+            )
+        return cap
+
+    def read(self, timeout: float = 0.0) -> Frame | None:
+        """The next frame, or ``None`` at the end. ``timeout`` is ignored: a local file does not stall."""
+        if self._ended:
+            return None
+        if self._cap is None:
+            raise SourceError(f"{self.name} is not open", "call open() first")
+        self._pacer.wait()
+        ok, image = self._cap.read()
+        if not ok and self._loop and self._in_pass > 0:
+            # Reopen rather than seek to frame 0: seeking is unreliable on some codecs and containers.
+            self._cap.release()
+            self._cap = self._open_capture()
+            self._in_pass = 0
+            ok, image = self._cap.read()
+        if not ok or image is None:
+            self._ended = True
+            return None
+        self._in_pass += 1
+        frame = Frame(image=as_bgr(image), seq=self.stats.frames, ts=time.time(), source_id=self.source_id)
+        self.stats.frames += 1
+        return frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        self._ended = True
