@@ -24,9 +24,13 @@ class DetectionJson(Contract):
     class_id: int = Field(description="The model's own class index.")
     score: float = Field(ge=0, le=1, description="Confidence of the detection.")
     box: list[float] = Field(
-        min_length=4, max_length=4, description="[x1, y1, x2, y2] in pixels of the original image, clipped to it."
+        min_length=4,
+        max_length=4,
+        description="[x1, y1, x2, y2] in pixels of the original image, clipped to it.",
     )
-    track_id: int | None = Field(None, description="Id of the confirmed track this box belongs to (with tracking).")
+    track_id: int | None = Field(
+        None, description="Id of the confirmed track this box belongs to (with tracking)."
+    )
 
 
 class ImageResultJson(Contract):
@@ -76,7 +80,8 @@ def detections_json(detections: Detections, labels: Labels, decimals: int = 1) -
     boxes = np.round(detections.boxes.astype(np.float64), decimals).tolist()
     if detections.track_ids is None:
         return [
-            {"label": names[i], "class_id": class_ids[i], "score": scores[i], "box": boxes[i]} for i in range(n)
+            {"label": names[i], "class_id": class_ids[i], "score": scores[i], "box": boxes[i]}
+            for i in range(n)
         ]
     track_ids = detections.track_ids.tolist()
     return [

@@ -21,7 +21,7 @@ class Labels:
     def __init__(self, names: Iterable[str | None] = ()) -> None:
         self.names: list[str | None] = [None if n in (None, "", PLACEHOLDER) else n for n in names]
         # An object array lets a whole detections array be named with one take().
-        self._lookup = np.array(self.names + [None], dtype=object)
+        self._lookup = np.array([*self.names, None], dtype=object)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[int, str]) -> Labels:
@@ -72,7 +72,9 @@ def load_labels(path: str | Path) -> Labels:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ModelError(f"label file not found: {path}", "set model.labels or --labels to an existing file") from None
+        raise ModelError(
+            f"label file not found: {path}", "set model.labels or --labels to an existing file"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read label file {path}: {exc}") from None
     if path.suffix == ".pbtxt" or "item {" in text or "item{" in text:

@@ -23,7 +23,10 @@ def add_detect_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conf", type=float, metavar="X", help="minimum score (detect.conf, default 0.25)")
     parser.add_argument("--iou", type=float, metavar="X", help="NMS IoU threshold (detect.iou, default 0.45)")
     parser.add_argument(
-        "--max-detections", type=int, metavar="N", help="boxes kept per image (detect.max_detections, default 300)"
+        "--max-detections",
+        type=int,
+        metavar="N",
+        help="boxes kept per image (detect.max_detections, default 300)",
     )
 
 

@@ -63,5 +63,7 @@ def main(args: argparse.Namespace) -> int:
         processed += 1
     sys.stdout.flush()
     if not processed:
-        raise EdgecvError("no image could be processed", "check the paths: each must be a readable image file")
+        raise EdgecvError(
+            "no image could be processed", "check the paths: each must be a readable image file"
+        )
     return 0

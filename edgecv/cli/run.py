@@ -23,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flag(parser)
     add_model_flags(parser)
     add_detect_flags(parser)
-    parser.add_argument("--source", metavar="S", help="camera index, /dev/videoN, stream URL, file, folder or glob")
+    parser.add_argument(
+        "--source", metavar="S", help="camera index, /dev/videoN, stream URL, file, folder or glob"
+    )
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     parser.add_argument("--summary-json", metavar="PATH", help="write the run summary as JSON to PATH")
 
@@ -55,7 +57,10 @@ def main(args: argparse.Namespace) -> int:
             source.close()
         for sink in sinks:
             sink.close()
-    summary = summary_dict(result)
+    extra: dict = {}
+    for sink in sinks:
+        extra.update(sink.summary())
+    summary = summary_dict(result, extra)
     print(summary_text(summary), file=sys.stderr)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=2) + "\n")

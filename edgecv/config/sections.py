@@ -34,14 +34,20 @@ class SourceConfig(Section):
     type: Literal["auto", "opencv", "images", "picamera2"] = Field(
         "auto", description="Backend; 'auto' decides from the uri."
     )
-    loop: bool = Field(False, description="Restart a video file or image folder at its end instead of stopping.")
+    loop: bool = Field(
+        False, description="Restart a video file or image folder at its end instead of stopping."
+    )
     max_fps: float | None = Field(
         None, gt=0, description="Process at most this many frames per second (live sources skip the rest)."
     )
-    width: int | None = Field(None, gt=0, description="Requested capture width for cameras (None: driver default).")
+    width: int | None = Field(
+        None, gt=0, description="Requested capture width for cameras (None: driver default)."
+    )
     height: int | None = Field(None, gt=0, description="Requested capture height for cameras.")
     read_timeout_s: float = Field(
-        5.0, gt=0, description="A live source that yields no frame for this long is treated as lost and reopened."
+        5.0,
+        gt=0,
+        description="A live source that yields no frame for this long is treated as lost and reopened.",
     )
     reconnect_min_s: float = Field(0.5, gt=0, description="First delay before reopening a lost live source.")
     reconnect_max_s: float = Field(
@@ -77,7 +83,9 @@ class ModelConfig(Section):
         description="Interpreter threads. Unset: cores - 1 (at least 1), leaving a core for capture and "
         "post-processing, which overlap inference.",
     )
-    edgetpu: bool = Field(False, description="Run on a Coral Edge TPU (needs libedgetpu1-std and an _edgetpu model).")
+    edgetpu: bool = Field(
+        False, description="Run on a Coral Edge TPU (needs libedgetpu1-std and an _edgetpu model)."
+    )
     edgetpu_device: str = Field(
         "", description="Edge TPU to use: '' (first found), 'usb', 'usb:N', 'pci' or 'pci:N'."
     )
@@ -85,7 +93,8 @@ class ModelConfig(Section):
         "auto", description="Output decoder; 'auto' detects it from output shapes and metadata."
     )
     resize: Literal["auto", "letterbox", "stretch"] = Field(
-        "auto", description="How frames are fitted to the input: 'auto' letterboxes YOLO models, stretches SSD."
+        "auto",
+        description="How frames are fitted to the input: 'auto' letterboxes YOLO models, stretches SSD.",
     )
 
 
@@ -108,7 +117,9 @@ class DetectConfig(Section):
         None,
         description="Allowlist of class names or ids (env: comma-separated); others are never reported.",
     )
-    agnostic: bool = Field(False, description="NMS across classes: one box per object even when classes disagree.")
+    agnostic: bool = Field(
+        False, description="NMS across classes: one box per object even when classes disagree."
+    )
     class_iou: dict[str, float] = Field(
         default_factory=dict,
         description="Per-class NMS IoU threshold overriding 'iou', keyed by class name or id.",
@@ -135,7 +146,9 @@ class OutputConfig(Section):
 
 class LogConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level (stderr).")
-    format: Literal["text", "json"] = Field("text", description="'json' logs one object per line for collectors.")
+    format: Literal["text", "json"] = Field(
+        "text", description="'json' logs one object per line for collectors."
+    )
 
     @field_validator("level", mode="before")
     @classmethod

@@ -32,8 +32,12 @@ class Settings(BaseSettings):
 
     source: SourceConfig = Field(default_factory=SourceConfig, description="Where frames come from.")
     model: ModelConfig = Field(default_factory=ModelConfig, description="The detector model and its runtime.")
-    detect: DetectConfig = Field(default_factory=DetectConfig, description="Score threshold, NMS and class filter.")
-    output: OutputConfig = Field(default_factory=OutputConfig, description="Local outputs (stdout JSON lines).")
+    detect: DetectConfig = Field(
+        default_factory=DetectConfig, description="Score threshold, NMS and class filter."
+    )
+    output: OutputConfig = Field(
+        default_factory=OutputConfig, description="Local outputs (stdout JSON lines)."
+    )
     log: LogConfig = Field(default_factory=LogConfig, description="Logging.")
 
     @classmethod
@@ -80,7 +84,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}", f"pass --config or {CONFIG_ENV} an existing file") from None
+        raise ConfigError(
+            f"config file not found: {path}", f"pass --config or {CONFIG_ENV} an existing file"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     try:
@@ -117,10 +123,16 @@ def _format_validation_error(exc: ValidationError, overrides: dict[str, Any], en
         field = ".".join(str(part) for part in loc) or "config"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            lines.append(f"{field}: unknown key (from {_where(loc, overrides, environ)}); run 'edgecv config' for keys")
+            lines.append(
+                f"{field}: unknown key (from {_where(loc, overrides, environ)}); run 'edgecv config' for keys"
+            )
             continue
         value = error.get("input")
-        shown = repr(value) if not isinstance(value, (dict, list)) or len(repr(value)) < 60 else type(value).__name__
+        shown = (
+            repr(value)
+            if not isinstance(value, (dict, list)) or len(repr(value)) < 60
+            else type(value).__name__
+        )
         lines.append(f"{field} = {shown}: {message} (from {_where(loc, overrides, environ)})")
     return "invalid config: " + "; ".join(lines)
 
@@ -152,7 +164,9 @@ def load_settings(
         raise ConfigError(_format_validation_error(exc, overrides, environ)) from None
     except SettingsError as exc:
         cause = exc.__cause__ or exc
-        raise ConfigError(f"invalid config: {exc}: {cause}", "complex values in the environment take JSON") from None
+        raise ConfigError(
+            f"invalid config: {exc}: {cause}", "complex values in the environment take JSON"
+        ) from None
     finally:
         Settings._file_values = None  # type: ignore[attr-defined]
         if os.environ != saved:

@@ -138,7 +138,9 @@ class Detector:
     def finish(self, outputs: list[np.ndarray], transform: Transform) -> Detections:
         p = self.params
         candidates = self.decoder(outputs, p.conf, p.classes)
-        kept = nms(candidates, p.iou, agnostic=p.agnostic, class_iou=p.class_iou, max_detections=p.max_detections)
+        kept = nms(
+            candidates, p.iou, agnostic=p.agnostic, class_iou=p.class_iou, max_detections=p.max_detections
+        )
         return kept.with_boxes(transform.unmap(kept.boxes))
 
     def detect(self, frame: np.ndarray) -> Detections:

@@ -50,9 +50,13 @@ def import_runtime() -> Runtime:
 def check_model_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.exists():
-        raise ModelError(f"model file not found: {path}", "set model.path or pass --model with a .tflite file")
+        raise ModelError(
+            f"model file not found: {path}", "set model.path or pass --model with a .tflite file"
+        )
     if path.is_dir():
-        raise ModelError(f"model path is a directory: {path}", "point model.path at the .tflite file inside it")
+        raise ModelError(
+            f"model path is a directory: {path}", "point model.path at the .tflite file inside it"
+        )
     try:
         with path.open("rb") as handle:
             header = handle.read(8)
@@ -103,7 +107,11 @@ def load_interpreter(path: str | Path, threads: int | None = None, edgetpu: str 
     except (ValueError, RuntimeError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = "the file may be truncated or made for a newer runtime; re-export or re-download it"
-        if edgetpu is not None and "edgetpu-custom-op" in str(exc).lower():
-            hint = "compile the model with edgetpu_compiler"
+        if "edgetpu-custom-op" in str(exc).lower():
+            hint = (
+                "this model is compiled for the Edge TPU: set model.edgetpu to true, or use the CPU model"
+                if edgetpu is None
+                else "recompile the model with an edgetpu_compiler matching the installed libedgetpu"
+            )
         raise ModelError(f"{runtime.name} cannot load {path}: {first_line}", hint) from None
     return interpreter

@@ -1,6 +1,6 @@
 """Where detections go: stdout JSON lines now, MQTT beside it."""
 
-from .base import Sink
+from .base import Sink, SinkBase
 from .stdout import StdoutSink
 
-__all__ = ["Sink", "StdoutSink"]
+__all__ = ["Sink", "SinkBase", "StdoutSink"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import TextIO
@@ -10,9 +11,10 @@ from ..capture.frame import Frame
 from ..contracts import detections_json
 from ..detections import Detections
 from ..labels import Labels
+from .base import SinkBase
 
 
-class StdoutSink:
+class StdoutSink(SinkBase):
     def __init__(
         self,
         labels: Labels,
@@ -45,7 +47,5 @@ class StdoutSink:
         self.lines += 1
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(BrokenPipeError, ValueError):
             self.stream.flush()
-        except (BrokenPipeError, ValueError):
-            pass

@@ -8,7 +8,7 @@ from .. import bundled
 from ..capture import open_source
 from ..capture.base import FrameSource
 from ..config import Settings
-from ..detect.detector import DetectParams, Detector
+from ..detect.detector import Detector, DetectParams
 from ..errors import ModelError
 from ..output import Sink, StdoutSink
 

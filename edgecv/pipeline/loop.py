@@ -17,8 +17,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -34,6 +35,18 @@ log = logging.getLogger(__name__)
 
 BUFFERS_PER_SOURCE = 2
 POLL_S = 0.2  # how often blocked threads look at the stop flag
+
+
+class FrameTracker(Protocol):
+    """What the post thread needs of a tracker (one per source: tracks never cross cameras)."""
+
+    def update(self, detections: Any, ts: float) -> tuple[Any, list[Any]]:
+        """Detections of one frame at capture time ``ts`` → the same with ``track_ids``, and events."""
+        ...
+
+    def finish(self, ts: float) -> list[Any]:
+        """The source ended: events that close every open track."""
+        ...
 
 
 @dataclass
@@ -73,6 +86,7 @@ class Pipeline:
         *,
         max_frames: int | None = None,
         timings: StageTimes | None = None,
+        tracker_factory: Callable[[], FrameTracker] | None = None,
     ) -> None:
         if not sources:
             raise ValueError("a pipeline needs at least one source")
@@ -88,6 +102,9 @@ class Pipeline:
         self._fatal: BaseException | None = None
         self.frames_out = 0
         self._interrupted = False
+        self._tracker_factory = tracker_factory
+        self._trackers: dict[str, FrameTracker] = {}
+        self._last_frames: dict[str, Frame] = {}
 
     # -- control ----------------------------------------------------------------------------------------
 
@@ -149,13 +166,24 @@ class Pipeline:
             while True:
                 item = self._results.get()
                 if item is None:
+                    self._finish_tracks()
                     return
                 frame, outputs, transform = item
                 with self.timings.time("decode_nms"):
                     detections = self.detector.finish(outputs, transform)
+                events: list[Any] = []
+                if self._tracker_factory is not None:
+                    tracker = self._trackers.get(frame.source_id)
+                    if tracker is None:
+                        tracker = self._trackers[frame.source_id] = self._tracker_factory()
+                    with self.timings.time("track"):
+                        detections, events = tracker.update(detections, frame.ts)
                 with self.timings.time("output"):
                     for sink in self.sinks:
                         sink.write_frame(frame, detections)
+                        if events:
+                            sink.write_events(frame, events)
+                self._last_frames[frame.source_id] = frame
                 self.frames_out += 1
                 self._last_out = time.perf_counter()
         except BrokenPipeError:
@@ -167,6 +195,15 @@ class Pipeline:
             self._fatal = self._fatal or exc
             self._stop.set()
             self._drain_results()
+
+    def _finish_tracks(self) -> None:
+        """Close every open track when its source ends, so subscribers see an ``end`` for each ``new``."""
+        for source_id, tracker in self._trackers.items():
+            frame = self._last_frames[source_id]
+            events = tracker.finish(frame.ts)
+            if events:
+                for sink in self.sinks:
+                    sink.write_events(frame, events)
 
     def _drain_results(self) -> None:
         while self._results.get() is not None:

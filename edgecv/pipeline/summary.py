@@ -15,7 +15,8 @@ def peak_rss_mb() -> float:
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 
 
-def summary_dict(result: RunResult) -> dict[str, Any]:
+def summary_dict(result: RunResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``--summary-json`` object; ``extra`` carries the sinks' own counters (``{"mqtt": {...}}``)."""
     stats = list(result.sources.values())
     return {
         "frames": result.frames,
@@ -27,6 +28,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "source_failures": sum(s.failures for s in stats),
         "reconnects": sum(s.reconnects for s in stats),
         "errors": result.errors,
+        **(extra or {}),
     }
 
 

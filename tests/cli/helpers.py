@@ -8,7 +8,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def edgecv(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def edgecv(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """Run the real command line in a fresh process, with a clean EDGECV_ environment."""
     environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("EDGECV_")}
     environ.update(env or {})

@@ -23,7 +23,9 @@ def test_defaults_need_nothing() -> None:
 
 
 def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
-    config = write(tmp_path, "detect:\n  conf: 0.3\n  iou: 0.5\n  max_detections: 10\nsource:\n  loop: true\n")
+    config = write(
+        tmp_path, "detect:\n  conf: 0.3\n  iou: 0.5\n  max_detections: 10\nsource:\n  loop: true\n"
+    )
     environ = {"EDGECV_DETECT__IOU": "0.6", "EDGECV_DETECT__MAX_DETECTIONS": "20"}
     settings = load_settings(config, {"detect": {"max_detections": 30}}, environ=environ)
     assert settings.detect.conf == 0.3  # file
@@ -56,7 +58,9 @@ def test_invalid_value_names_field_value_and_origin() -> None:
 
 def test_invalid_value_from_file_says_so(tmp_path: Path) -> None:
     config = write(tmp_path, "model:\n  threads: 0\n")
-    with pytest.raises(ConfigError, match=r"model\.threads = 0: .*greater than or equal to 1 \(from config file\)"):
+    with pytest.raises(
+        ConfigError, match=r"model\.threads = 0: .*greater than or equal to 1 \(from config file\)"
+    ):
         load_settings(config, environ={})
 
 

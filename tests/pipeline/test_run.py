@@ -26,12 +26,23 @@ def frame_lines(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
-def test_run_prints_one_valid_line_per_frame_and_a_summary(tmp_path: Path, yolov8n: Path, shared_assets: Path) -> None:
+def test_run_prints_one_valid_line_per_frame_and_a_summary(
+    tmp_path: Path, yolov8n: Path, shared_assets: Path
+) -> None:
     summary_path = tmp_path / "summary.json"
     clip = shared_assets / "video" / "vtest.mp4"
     result = edgecv(
-        "run", "--model", str(yolov8n), "--source", str(clip), "--max-frames", "12",
-        "--threads", "1", "--summary-json", str(summary_path),
+        "run",
+        "--model",
+        str(yolov8n),
+        "--source",
+        str(clip),
+        "--max-frames",
+        "12",
+        "--threads",
+        "1",
+        "--summary-json",
+        str(summary_path),
     )
     assert result.returncode == 0, result.stderr
     lines = frame_lines(result.stdout)
@@ -59,8 +70,23 @@ def test_sigterm_finishes_cleanly_within_two_seconds(yolov8n: Path, shared_asset
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith("EDGECV_")} | env
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edgecv", "run", "--model", str(yolov8n), "--source", str(clip), "--threads", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "edgecv",
+            "run",
+            "--model",
+            str(yolov8n),
+            "--source",
+            str(clip),
+            "--threads",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+        cwd=REPO,
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()  # the loop is running
@@ -77,11 +103,10 @@ def test_sigterm_finishes_cleanly_within_two_seconds(yolov8n: Path, shared_asset
 
 def test_reader_closing_the_pipe_is_not_an_error(yolov8n: Path, shared_assets: Path) -> None:
     clip = shared_assets / "video" / "vtest.mp4"
-    command = (
-        f"{sys.executable} -m edgecv run --model {yolov8n} --source {clip} --threads 1 | head -n 2"
+    command = f"{sys.executable} -m edgecv run --model {yolov8n} --source {clip} --threads 1 | head -n 2"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, cwd=REPO, timeout=60
     )
-    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, cwd=REPO,
-                            timeout=60)
     assert len(result.stdout.splitlines()) == 2
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
 
@@ -144,7 +169,9 @@ def test_failing_sink_surfaces_its_error(tmp_path: Path, yolov8n: Path) -> None:
     source.close()
 
 
-def test_detect_command_json_and_unreadable_images(tmp_path: Path, yolov8n: Path, shared_assets: Path) -> None:
+def test_detect_command_json_and_unreadable_images(
+    tmp_path: Path, yolov8n: Path, shared_assets: Path
+) -> None:
     images = sorted((shared_assets / "coco_val2017" / "images").glob("*.jpg"))[:2]
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")

@@ -63,14 +63,28 @@ def peer(mode: str, model: Path, video: Path, threads: int, invokes: int = 300) 
 def edgecv_run(model: Path, video: Path, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         summary = Path(tmp) / "summary.json"
-        cmd = [sys.executable, "-m", "edgecv", "run", "--model", str(model), "--source", str(video),
-               "--threads", str(threads), "--summary-json", str(summary)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "edgecv",
+            "run",
+            "--model",
+            str(model),
+            "--source",
+            str(video),
+            "--threads",
+            str(threads),
+            "--summary-json",
+            str(summary),
+        ]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
         return json.loads(summary.read_text())
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--threads", default="1,2")
@@ -79,16 +93,20 @@ def main() -> int:
         print(f"needs {args.model} and {args.video} (../shared/assets)", file=sys.stderr)
         return 2
     print(f"model {args.model.name}, clip {args.video.name}")
-    print(f"{'threads':>7} {'invoke fps':>10} {'serial fps':>10} {'edgecv fps':>10} {'edgecv/invoke':>13} "
-          f"{'serial/invoke':>13} {'rss edgecv':>10} {'rss serial':>10} {'rss ratio':>9}")
+    print(
+        f"{'threads':>7} {'invoke fps':>10} {'serial fps':>10} {'edgecv fps':>10} {'edgecv/invoke':>13} "
+        f"{'serial/invoke':>13} {'rss edgecv':>10} {'rss serial':>10} {'rss ratio':>9}"
+    )
     for threads in (int(t) for t in args.threads.split(",")):
         bare = peer("invoke", args.model, args.video, threads)
         serial = peer("serial", args.model, args.video, threads)
         ours = edgecv_run(args.model, args.video, threads)
-        print(f"{threads:>7} {bare['fps']:>10.1f} {serial['fps']:>10.1f} {ours['fps']:>10.1f} "
-              f"{ours['fps'] / bare['fps']:>13.3f} {serial['fps'] / bare['fps']:>13.3f} "
-              f"{ours['peak_rss_mb']:>10.1f} {serial['peak_rss_mb']:>10.1f} "
-              f"{ours['peak_rss_mb'] / serial['peak_rss_mb']:>9.2f}")
+        print(
+            f"{threads:>7} {bare['fps']:>10.1f} {serial['fps']:>10.1f} {ours['fps']:>10.1f} "
+            f"{ours['fps'] / bare['fps']:>13.3f} {serial['fps'] / bare['fps']:>13.3f} "
+            f"{ours['peak_rss_mb']:>10.1f} {serial['peak_rss_mb']:>10.1f} "
+            f"{ours['peak_rss_mb'] / serial['peak_rss_mb']:>9.2f}"
+        )
     return 0
 
 
