@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .detections import Detections
 from .labels import Labels
+from .track.events import TrackEvent
 
 
 class Contract(BaseModel):
@@ -52,6 +53,29 @@ class FrameJson(Contract):
     detections: list[DetectionJson]
 
 
+class EventJson(Contract):
+    """One line of ``edgecv run`` per track event (with tracking on)."""
+
+    type: Literal["event"] = "event"
+    event: Literal["new", "update", "end"] = Field(
+        description="new: confirmed; update: moved, rescored or reclassified; end: lost for good."
+    )
+    seq: int = Field(ge=0, description="Frame (within its source) that produced the event.")
+    ts: float = Field(description="Capture time of that frame, epoch seconds.")
+    source: str | None = Field(None, description="Source id; present only when several sources run.")
+    track_id: int = Field(ge=0, description="Unique within the run; never reused.")
+    label: str
+    class_id: int
+    score: float = Field(ge=0, le=1, description="Latest score.")
+    top_score: float = Field(ge=0, le=1, description="Best score the track ever had.")
+    box: list[float] = Field(
+        min_length=4, max_length=4, description="Latest [x1, y1, x2, y2], source pixels."
+    )
+    first_seen: float = Field(description="Capture time of the first sighting, epoch seconds.")
+    last_seen: float = Field(description="Capture time of the latest sighting, epoch seconds.")
+    age: float = Field(ge=0, description="last_seen - first_seen, seconds.")
+
+
 class StageJson(Contract):
     mean: float = Field(description="Mean milliseconds.")
     p95: float = Field(description="95th percentile milliseconds.")
@@ -67,6 +91,22 @@ class RunSummaryJson(Contract):
     dropped_frames: int = Field(description="Frames a live source captured but replaced before inference.")
     peak_rss_mb: float = Field(description="Peak resident memory of the process, MiB.")
     stages_ms: dict[str, StageJson] = Field(description="Per-stage timings.")
+
+
+def event_json(event: TrackEvent, labels: Labels, decimals: int = 1) -> dict:
+    """A :class:`TrackEvent` → the fields of :class:`EventJson` it owns (callers add type/seq/ts/source)."""
+    return {
+        "event": event.kind,
+        "track_id": event.track_id,
+        "label": labels.name(event.class_id),
+        "class_id": event.class_id,
+        "score": round(float(event.score), 4),
+        "top_score": round(float(event.top_score), 4),
+        "box": np.round(np.asarray(event.box, np.float64), decimals).tolist(),
+        "first_seen": round(event.first_seen, 6),
+        "last_seen": round(event.last_seen, 6),
+        "age": round(event.age, 3),
+    }
 
 
 def detections_json(detections: Detections, labels: Labels, decimals: int = 1) -> list[dict]:

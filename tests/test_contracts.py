@@ -44,3 +44,22 @@ def test_serialized_values_round_as_promised() -> None:
 
 def test_empty() -> None:
     assert detections_json(Detections.empty(), Labels()) == []
+
+
+def test_event_lines_validate_against_the_contract() -> None:
+    import io
+
+    from edgecv.capture.frame import Frame
+    from edgecv.contracts import EventJson
+    from edgecv.output.stdout import StdoutSink
+    from edgecv.track.events import TrackEvent
+
+    stream = io.StringIO()
+    sink = StdoutSink(Labels(["person"]), stream=stream)
+    event = TrackEvent("new", 7, 0, 0.8, 0.9, np.array([1.0, 2.0, 30.0, 40.0]), 100.0, 101.5)
+    sink.write_events(Frame(np.zeros((4, 4, 3), np.uint8), 3, 101.5), [event])
+    import json
+
+    line = json.loads(stream.getvalue())
+    EventJson.model_validate(line)
+    assert line["event"] == "new" and line["label"] == "person" and line["age"] == 1.5 and line["seq"] == 3

@@ -8,9 +8,10 @@ import sys
 from typing import TextIO
 
 from ..capture.frame import Frame
-from ..contracts import detections_json
+from ..contracts import detections_json, event_json
 from ..detections import Detections
 from ..labels import Labels
+from ..track.events import TrackEvent
 from .base import SinkBase
 
 
@@ -39,6 +40,14 @@ class StdoutSink(SinkBase):
             line["source"] = frame.source_id
         line["detections"] = detections_json(detections, self.labels, self.decimals)
         self.write_line(line)
+
+    def write_events(self, frame: Frame, events: list[TrackEvent]) -> None:
+        for event in events:
+            line: dict = {"type": "event", "seq": frame.seq, "ts": round(frame.ts, 6)}
+            if self.with_source:
+                line["source"] = frame.source_id
+            line.update(event_json(event, self.labels, self.decimals))
+            self.write_line(line)
 
     def write_line(self, line: dict) -> None:
         self.stream.write(json.dumps(line, separators=(",", ":")) + "\n")
