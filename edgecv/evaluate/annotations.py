@@ -1,0 +1,101 @@
+"""Ground truth in the two shapes people have it: COCO ``instances.json`` or YOLO label folders.
+
+YOLO labels (``<image stem>.txt``, one ``class cx cy w h`` line per object, normalised to the image) are
+turned into a COCO dict, so one scorer (:func:`edgecv.evaluate.coco.coco_map`, pycocotools) serves both.
+Categories are named like the model's labels, because the scorer matches detections by label name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from ..errors import ConfigError
+
+
+def class_name(names: Sequence[str | None], class_id: int) -> str:
+    """The name ``edgecv detect`` prints for a class: its label, else ``class_<id>``."""
+    if 0 <= class_id < len(names) and names[class_id]:
+        return str(names[class_id])
+    return f"class_{class_id}"
+
+
+def load_coco(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot read COCO annotations {path}: {exc}", "give an instances.json file"
+        ) from None
+    if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
+        raise ConfigError(
+            f"{path} is not COCO instances json (needs images, annotations, categories)",
+            "give a COCO instances.json, or a folder of YOLO .txt labels",
+        )
+    return data
+
+
+def yolo_to_coco(labels_dir: Path, images: Sequence[Path], names: Sequence[str | None]) -> dict[str, Any]:
+    """COCO dict for ``images`` from ``labels_dir/<stem>.txt``; an image without a file has no objects."""
+    if not labels_dir.is_dir():
+        raise ConfigError(
+            f"YOLO labels folder not found: {labels_dir}", "give a folder of <image stem>.txt files"
+        )
+    coco: dict[str, Any] = {"images": [], "annotations": [], "categories": []}
+    seen_classes: set[int] = set(range(len(names)))
+    for image_id, image_path in enumerate(images, start=1):
+        height, width = _image_size(image_path)
+        coco["images"].append(
+            {"id": image_id, "file_name": image_path.name, "width": width, "height": height}
+        )
+        label_file = labels_dir / f"{image_path.stem}.txt"
+        if not label_file.exists():
+            continue
+        for line_number, line in enumerate(label_file.read_text().splitlines(), start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                class_id = int(fields[0])
+                cx, cy, w, h = (float(v) for v in fields[1:5])
+            except ValueError:
+                raise ConfigError(
+                    f"{label_file}:{line_number}: expected 'class cx cy w h', found {line.strip()!r}",
+                    "YOLO labels are normalised centre/size boxes, one object per line",
+                ) from None
+            seen_classes.add(class_id)
+            box_w, box_h = w * width, h * height
+            coco["annotations"].append(
+                {
+                    "id": len(coco["annotations"]) + 1,
+                    "image_id": image_id,
+                    "category_id": class_id + 1,  # pycocotools treats id 0 as "no category"
+                    "bbox": [(cx * width) - box_w / 2, (cy * height) - box_h / 2, box_w, box_h],
+                    "area": box_w * box_h,
+                    "iscrowd": 0,
+                }
+            )
+    coco["categories"] = [{"id": c + 1, "name": class_name(names, c)} for c in sorted(seen_classes)]
+    return coco
+
+
+def load_annotations(path: Path, images: Sequence[Path], names: Sequence[str | None]) -> dict[str, Any]:
+    """A COCO json file or a YOLO labels folder → COCO dict."""
+    if path.is_dir():
+        return yolo_to_coco(path, images, names)
+    if not path.exists():
+        raise ConfigError(
+            f"annotations not found: {path}", "give a COCO instances.json or a YOLO labels folder"
+        )
+    return load_coco(path)
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ConfigError(f"cannot read image {path}", "remove it or replace it with a readable JPEG/PNG")
+    return int(image.shape[0]), int(image.shape[1])
