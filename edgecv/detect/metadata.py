@@ -53,7 +53,10 @@ def read_metadata(path: str | Path) -> ModelMetadata:
 
 def write_metadata(path: str | Path, metadata: ModelMetadata) -> None:
     """Append edgecv's metadata member to a freshly written model; the flatbuffer stays byte-identical."""
-    payload = {"version": METADATA_VERSION, **{k: v for k, v in asdict(metadata).items() if v not in (None, {})}}
+    payload = {
+        "version": METADATA_VERSION,
+        **{k: v for k, v in asdict(metadata).items() if v not in (None, {})},
+    }
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_STORED) as archive:
         if EDGECV_MEMBER in archive.namelist():
             raise ValueError(f"{path} already carries {EDGECV_MEMBER}; write metadata to a fresh model file")
@@ -63,7 +66,11 @@ def write_metadata(path: str | Path, metadata: ModelMetadata) -> None:
 def _from_edgecv(payload: dict[str, Any]) -> ModelMetadata:
     known = {f for f in ModelMetadata.__dataclass_fields__ if f != "extra"}
     meta = ModelMetadata(**{k: v for k, v in payload.items() if k in known})
-    meta.extra = {k: v for k, v in payload.items() if k not in known and k != "version"}
+    # write_metadata nests extra keys under "extra"; unknown top-level keys (newer writers) land there too.
+    nested = payload.get("extra")
+    meta.extra = {k: v for k, v in payload.items() if k not in known and k not in ("version", "extra")}
+    if isinstance(nested, dict):
+        meta.extra.update(nested)
     meta.producer = meta.producer or "edgecv"
     return meta
 

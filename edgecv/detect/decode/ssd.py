@@ -22,7 +22,7 @@ class SsdDecoder:
     Exports do not agree on output order (TF1 models list boxes, classes, scores, count; TF2 exports often
     scores, boxes, count, classes), so tensors are found by shape, and the two ``[1, N]`` tensors by name
     (``:1`` classes, ``:2`` scores) or, failing that, by content on the first frame: class ids are whole
-    numbers, scores are sorted descending within [0, 1].
+    numbers (scores of a frame with detections are not), scores are sorted descending within [0, 1].
     """
 
     family = "ssd"
@@ -43,7 +43,10 @@ class SsdDecoder:
         self._classes: int | None = None
         self._scores: int | None = None
         by_suffix = {o.name.rsplit(":", 1)[-1]: position[o.index] for o in pair if ":" in o.name}
-        if "TFLite_Detection_PostProcess" in " ".join(o.name for o in outputs) and set(by_suffix) == {"1", "2"}:
+        if "TFLite_Detection_PostProcess" in " ".join(o.name for o in outputs) and set(by_suffix) == {
+            "1",
+            "2",
+        }:
             self._classes, self._scores = by_suffix["1"], by_suffix["2"]
         self._pair = [position[o.index] for o in pair]
 
@@ -52,16 +55,23 @@ class SsdDecoder:
             return self._classes, self._scores
         a, b = self._pair
 
+        def is_whole(values: np.ndarray) -> bool:
+            return bool(np.all(values == np.round(values)))
+
         def is_class_ids(values: np.ndarray) -> bool:
-            return bool(np.all(values == np.round(values))) and bool(np.any(values >= 1))
+            return is_whole(values) and bool(np.any(values >= 1))
 
         def is_scores(values: np.ndarray) -> bool:
             return bool(np.all((values >= 0) & (values <= 1))) and bool(np.all(np.diff(values) <= 0))
 
         va, vb = arrays[a].reshape(-1), arrays[b].reshape(-1)
-        if is_class_ids(va) and not is_class_ids(vb) or is_scores(vb) and not is_scores(va):
+        if is_whole(va) != is_whole(vb):
+            # Class ids are always whole numbers; scores of a frame with detections are not (a frame of
+            # class 0 only has no id >= 1, so this comes first).
+            self._classes, self._scores = (a, b) if is_whole(va) else (b, a)
+        elif (is_class_ids(va) and not is_class_ids(vb)) or (is_scores(vb) and not is_scores(va)):
             self._classes, self._scores = a, b
-        elif is_class_ids(vb) and not is_class_ids(va) or is_scores(va) and not is_scores(vb):
+        elif (is_class_ids(vb) and not is_class_ids(va)) or (is_scores(va) and not is_scores(vb)):
             self._classes, self._scores = b, a
         else:
             # Undecidable on this frame (e.g. nothing detected); keep the TF1 order for now, decide later.
@@ -79,7 +89,9 @@ class SsdDecoder:
         if classes is not None:
             keep &= np.isin(class_ids, classes)
         yx = np.clip(boxes[:count][keep], 0.0, 1.0)
-        xyxy = yx[:, [1, 0, 3, 2]] * np.array([self.input_w, self.input_h, self.input_w, self.input_h], np.float32)
+        xyxy = yx[:, [1, 0, 3, 2]] * np.array(
+            [self.input_w, self.input_h, self.input_w, self.input_h], np.float32
+        )
         return Detections(xyxy.astype(np.float32), scores[keep], class_ids[keep])
 
     def describe(self) -> str:

@@ -39,6 +39,12 @@ class YoloDecoder:
         self.num_classes = self.channels - self.first_class
         self.box_format = box_format
         self._box_scale: np.ndarray | None = None
+        self._max_class_score = 1.0
+        if output.quantized:
+            top = np.iinfo(output.dtype).max
+            self._max_class_score = max(
+                1.0, float((np.float32(top) - output.zero_point) * np.float32(output.scale))
+            )
         if box_format is not None:
             self._box_scale = self._scale_for(box_format)
 
@@ -66,16 +72,20 @@ class YoloDecoder:
         if classes is not None:
             classes = classes[(classes >= 0) & (classes < self.num_classes)]
             class_rows = class_rows[classes]
+            if not len(classes):
+                return Detections.empty()
         threshold = self._threshold_q(conf)
         if self.family == "yolov5":
-            # score = objectness × class ≤ objectness, so objectness alone pre-filters.
+            # score = objectness × class ≤ objectness × (largest class score the tensor can hold), so
+            # objectness alone pre-filters. That largest score can exceed 1 on a quantized head (uint8 with
+            # a zero point above 0, or a scale a little over 1/255).
             objectness = head[4]
-            candidates = np.flatnonzero(objectness >= threshold)
+            candidates = np.flatnonzero(objectness >= self._threshold_q(conf / self._max_class_score))
             class_scores = self._dequantize(class_rows[:, candidates])
-            best = class_scores.argmax(axis=0) if len(class_rows) else np.zeros(0, np.int64)
+            best = class_scores.argmax(axis=0)
             scores = class_scores[best, np.arange(candidates.size)] * self._dequantize(objectness[candidates])
         else:
-            best_raw = class_rows.max(axis=0) if len(class_rows) else np.zeros(self.anchors, head.dtype)
+            best_raw = class_rows.max(axis=0)
             candidates = np.flatnonzero(best_raw >= threshold)
             best = class_rows[:, candidates].argmax(axis=0)
             scores = self._dequantize(best_raw[candidates])

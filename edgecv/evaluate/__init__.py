@@ -1,0 +1,1 @@
+"""Accuracy figures for edgecv's stages against public ground truth (COCO for detection)."""

@@ -1,0 +1,89 @@
+"""COCO mAP of ``edgecv detect``-style results, scored with pycocotools.
+
+Detections are matched to COCO categories by *name* (the model's label against ``instances.json``'s
+categories), so models whose class indices follow another scheme (SSD's 90-id map, YOLO's 80 ids) are
+scored alike. A label that names no COCO category is dropped and counted in ``unmatched_labels``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import EdgecvError
+
+
+def _normalise(name: str) -> str:
+    return " ".join(name.lower().replace("_", " ").split())
+
+
+def coco_map(
+    results: Iterable[Mapping[str, Any]], instances: str | Path, *, quiet: bool = True
+) -> dict[str, Any]:
+    """Score per-image results against a COCO ``instances.json``.
+
+    ``results`` holds one dict per image, as ``edgecv detect`` prints them: ``{"image": path,
+    "detections": [{"label", "class_id", "score", "box": [x1, y1, x2, y2]}]}``; images are found in the
+    ground truth by file name. Returns ``map50_95``, ``map50``, ``images`` (how many were scored),
+    ``detections`` (how many were matched to a category) and ``unmatched_labels`` (sorted names with no
+    COCO category). Only the images present in ``results`` are evaluated.
+    """
+    try:
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+    except ImportError:
+        raise EdgecvError(
+            "COCO scoring needs pycocotools", "pip install 'edgecv[dev]' or pycocotools"
+        ) from None
+
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        truth = COCO(str(instances))
+    image_ids = {Path(img["file_name"]).name: img["id"] for img in truth.dataset["images"]}
+    category_ids = {_normalise(cat["name"]): cat["id"] for cat in truth.dataset["categories"]}
+
+    scored_images: list[int] = []
+    rows: list[dict[str, Any]] = []
+    unmatched: set[str] = set()
+    for result in results:
+        name = Path(str(result["image"])).name
+        if name not in image_ids:
+            raise EdgecvError(f"image {name} is not in {instances}", "score only images of that data set")
+        image_id = image_ids[name]
+        scored_images.append(image_id)
+        for det in result["detections"]:
+            category = category_ids.get(_normalise(str(det["label"])))
+            if category is None:
+                unmatched.add(str(det["label"]))
+                continue
+            x1, y1, x2, y2 = (float(v) for v in det["box"])
+            rows.append(
+                {
+                    "image_id": image_id,
+                    "category_id": category,
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": float(det["score"]),
+                }
+            )
+    summary: dict[str, Any] = {
+        "map50_95": 0.0,
+        "map50": 0.0,
+        "images": len(scored_images),
+        "detections": len(rows),
+        "unmatched_labels": sorted(unmatched),
+    }
+    if not rows:
+        return summary
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        predictions = truth.loadRes(json.loads(json.dumps(rows)))
+        evaluator = COCOeval(truth, predictions, "bbox")
+        evaluator.params.imgIds = sorted(set(scored_images))
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    summary["map50_95"] = float(evaluator.stats[0])
+    summary["map50"] = float(evaluator.stats[1])
+    return summary
