@@ -93,7 +93,7 @@ class RunSummaryJson(Contract):
     stages_ms: dict[str, StageJson] = Field(description="Per-stage timings.")
 
 
-def event_json(event: TrackEvent, labels: Labels, decimals: int = 1) -> dict:
+def event_json(event: TrackEvent, labels: Labels, decimals: int = 2) -> dict:
     """A :class:`TrackEvent` → the fields of :class:`EventJson` it owns (callers add type/seq/ts/source)."""
     return {
         "event": event.kind,
@@ -109,7 +109,7 @@ def event_json(event: TrackEvent, labels: Labels, decimals: int = 1) -> dict:
     }
 
 
-def detections_json(detections: Detections, labels: Labels, decimals: int = 1) -> list[dict]:
+def detections_json(detections: Detections, labels: Labels, decimals: int = 2) -> list[dict]:
     """Detections → list of JSON-ready dicts (the ``detections`` array of every contract above)."""
     n = len(detections)
     if n == 0:

@@ -141,7 +141,12 @@ class OutputConfig(Section):
         "auto", description="JSON lines on stdout: 'auto' prints them when no MQTT broker is configured."
     )
     include_empty: bool = Field(True, description="Also print frames in which nothing was detected.")
-    decimals: int = Field(1, ge=0, le=6, description="Decimals of box coordinates in JSON output.")
+    decimals: int = Field(
+        2,
+        ge=0,
+        le=6,
+        description="Decimals of box coordinates in JSON output (1 decimal costs about 0.001 mAP50-95 on COCO).",
+    )
 
 
 class LogConfig(Section):

@@ -22,7 +22,7 @@ class StdoutSink(SinkBase):
         *,
         stream: TextIO | None = None,
         include_empty: bool = True,
-        decimals: int = 1,
+        decimals: int = 2,
         with_source: bool = False,
     ) -> None:
         self.labels = labels

@@ -7,12 +7,14 @@ preprocessing, decoding or NMS changed for the worse.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-import cv2
 import pytest
 
-from edgecv.detect.detector import Detector, DetectParams
 from edgecv.evaluate.coco import coco_map
 
 pytestmark = pytest.mark.shared
@@ -23,33 +25,26 @@ MODELS = {
 }
 
 
-def detect_all(detector: Detector, images: list[Path]) -> list[dict]:
-    results = []
-    for path in images:
-        found = detector.detect(cv2.imread(str(path)))
-        labels = detector.labels.names_for(found.class_ids)
-        detections = [
-            {"label": label, "class_id": int(c), "score": float(s), "box": box}
-            for label, c, s, box in zip(
-                labels, found.class_ids, found.scores, found.boxes.tolist(), strict=True
-            )
-        ]
-        results.append({"image": str(path), "detections": detections})
-    return results
+def detect_cli(model: Path, labels: Path | None, images: list[Path]) -> list[dict]:
+    """The command line exactly as a user runs it, JSON lines parsed back."""
+    command = [sys.executable, "-m", "edgecv", "detect", "--model", str(model), "--conf", "0.001"]
+    if labels is not None:
+        command += ["--labels", str(labels)]
+    environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("EDGECV_")}
+    result = subprocess.run(
+        [*command, *map(str, images)], capture_output=True, text=True, check=True, env=environ, timeout=300
+    )
+    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_coco_map_floor(shared_assets: Path, name: str) -> None:
     model, labels, floor = MODELS[name]
     model_path = shared_assets / model
-    detector = Detector(
-        model_path,
-        labels=model_path.parent / labels if labels else None,
-        params=DetectParams(conf=0.001),
-    )
     images = sorted((shared_assets / "coco_val2017/images").glob("*.jpg"))
     assert len(images) == 40
-    summary = coco_map(detect_all(detector, images), shared_assets / "coco_val2017/instances.json")
+    results = detect_cli(model_path, model_path.parent / labels if labels else None, images)
+    summary = coco_map(results, shared_assets / "coco_val2017/instances.json")
     print(f"{name}: mAP50-95 {summary['map50_95']:.4f}, mAP50 {summary['map50']:.4f}")
     assert summary["images"] == 40 and summary["unmatched_labels"] == []
     assert summary["map50_95"] >= floor, summary
