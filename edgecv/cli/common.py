@@ -13,10 +13,11 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML config file (also EDGECV_CONFIG)")
 
 
-def add_model_flags(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+def add_model_flags(parser: argparse.ArgumentParser, *, required: bool = False, threads: bool = True) -> None:
     parser.add_argument("--model", metavar="M", required=required, help="the .tflite model (model.path)")
     parser.add_argument("--labels", metavar="L", help="label file (model.labels)")
-    parser.add_argument("--threads", type=int, metavar="N", help="interpreter threads (model.threads)")
+    if threads:
+        parser.add_argument("--threads", type=int, metavar="N", help="interpreter threads (model.threads)")
 
 
 def add_detect_flags(parser: argparse.ArgumentParser) -> None:

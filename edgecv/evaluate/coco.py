@@ -1,13 +1,14 @@
 """COCO mAP of ``edgecv detect``-style results, scored with pycocotools.
 
-Detections are matched to COCO categories by *name* (the model's label against ``instances.json``'s
+Detections are matched to COCO categories by *name* (the model's label against the ground truth's
 categories), so models whose class indices follow another scheme (SSD's 90-id map, YOLO's 80 ids) are
-scored alike. A label that names no COCO category is dropped and counted in ``unmatched_labels``.
+scored alike. A label that names no category is dropped and counted in ``unmatched_labels``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 from collections.abc import Iterable, Mapping
@@ -21,16 +22,22 @@ def _normalise(name: str) -> str:
     return " ".join(name.lower().replace("_", " ").split())
 
 
-def coco_map(
-    results: Iterable[Mapping[str, Any]], instances: str | Path, *, quiet: bool = True
-) -> dict[str, Any]:
-    """Score per-image results against a COCO ``instances.json``.
+def _quiet(quiet: bool) -> contextlib.AbstractContextManager:
+    # pycocotools prints progress and tables on stdout, which belongs to our JSON output.
+    return contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext()
+
+
+def coco_evaluate(
+    results: Iterable[Mapping[str, Any]], instances: str | Path | Mapping[str, Any], *, quiet: bool = True
+) -> tuple[dict[str, Any], Any]:
+    """Score per-image results against COCO ground truth (an ``instances.json`` path or its dict).
 
     ``results`` holds one dict per image, as ``edgecv detect`` prints them: ``{"image": path,
     "detections": [{"label", "class_id", "score", "box": [x1, y1, x2, y2]}]}``; images are found in the
-    ground truth by file name. Returns ``map50_95``, ``map50``, ``images`` (how many were scored),
-    ``detections`` (how many were matched to a category) and ``unmatched_labels`` (sorted names with no
-    COCO category). Only the images present in ``results`` are evaluated.
+    ground truth by file name. Returns the summary (``map50_95``, ``map50``, ``images`` scored,
+    ``detections`` matched to a category, ``unmatched_labels``) and the evaluated ``COCOeval`` (``None``
+    when nothing could be scored), whose per-class precision arrays the detect evaluator reads.
+    Only the images present in ``results`` are evaluated.
     """
     try:
         from pycocotools.coco import COCO
@@ -40,8 +47,13 @@ def coco_map(
             "COCO scoring needs pycocotools", "pip install 'edgecv[dev]' or pycocotools"
         ) from None
 
-    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-        truth = COCO(str(instances))
+    with _quiet(quiet):
+        if isinstance(instances, Mapping):
+            truth = COCO()
+            truth.dataset = copy.deepcopy(dict(instances))
+            truth.createIndex()
+        else:
+            truth = COCO(str(instances))
     image_ids = {Path(img["file_name"]).name: img["id"] for img in truth.dataset["images"]}
     category_ids = {_normalise(cat["name"]): cat["id"] for cat in truth.dataset["categories"]}
 
@@ -51,7 +63,8 @@ def coco_map(
     for result in results:
         name = Path(str(result["image"])).name
         if name not in image_ids:
-            raise EdgecvError(f"image {name} is not in {instances}", "score only images of that data set")
+            source = "the annotations" if isinstance(instances, Mapping) else str(instances)
+            raise EdgecvError(f"image {name} is not in {source}", "score only images of that data set")
         image_id = image_ids[name]
         scored_images.append(image_id)
         for det in result["detections"]:
@@ -76,8 +89,8 @@ def coco_map(
         "unmatched_labels": sorted(unmatched),
     }
     if not rows:
-        return summary
-    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        return summary, None
+    with _quiet(quiet):
         predictions = truth.loadRes(json.loads(json.dumps(rows)))
         evaluator = COCOeval(truth, predictions, "bbox")
         evaluator.params.imgIds = sorted(set(scored_images))
@@ -86,4 +99,11 @@ def coco_map(
         evaluator.summarize()
     summary["map50_95"] = float(evaluator.stats[0])
     summary["map50"] = float(evaluator.stats[1])
-    return summary
+    return summary, evaluator
+
+
+def coco_map(
+    results: Iterable[Mapping[str, Any]], instances: str | Path | Mapping[str, Any], *, quiet: bool = True
+) -> dict[str, Any]:
+    """The summary of :func:`coco_evaluate` alone."""
+    return coco_evaluate(results, instances, quiet=quiet)[0]

@@ -29,6 +29,7 @@ from ..detect.detector import Detector
 from ..detect.preprocess import Transform
 from ..errors import SourceError
 from ..output.base import Sink
+from .progress import Progress
 from .timing import StageTimes
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Pipeline:
         self._tracker_factory = tracker_factory
         self._trackers: dict[str, FrameTracker] = {}
         self._last_frames: dict[str, Frame] = {}
+        self.progress = Progress()  # heartbeats for a watchdog; see edgecv.service.watchdog
 
     # -- control ----------------------------------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class Pipeline:
                 if frame is None:
                     free.put(buffer)
                     break
+                self.progress.frame = time.monotonic()
                 with self.timings.time("preprocess"):
                     tensor, transform = self.detector.prepare(frame.image, buffer)
                 self._jobs.put(_Job(frame, tensor, transform, free))
@@ -214,6 +217,7 @@ class Pipeline:
     def run(self) -> RunResult:
         start = time.perf_counter()
         self._last_out = start
+        self.progress.started = time.monotonic()
         post = threading.Thread(target=self._post, name="edgecv-post", daemon=True)
         post.start()
         captures = [
@@ -224,6 +228,9 @@ class Pipeline:
             thread.start()
         active = len(captures)
         inferred = 0
+        # The inference thread's loop is frame_wait + inference + handoff, timed back to back so the three
+        # add up to its whole time: whatever is not "inference" is time the interpreter sat idle.
+        mark = time.perf_counter()
         try:
             while active:
                 try:
@@ -236,10 +243,17 @@ class Pipeline:
                 if self.max_frames is not None and inferred >= self.max_frames:
                     job.free.put(job.tensor)  # captured before the stop took effect: not processed
                     continue
-                with self.timings.time("inference"):
-                    outputs = self.detector.infer(job.tensor)
+                self.progress.inference_started = time.monotonic()
+                started = time.perf_counter()
+                self.timings.add("frame_wait", started - mark)
+                outputs = self.detector.infer(job.tensor)
+                finished = time.perf_counter()
+                self.timings.add("inference", finished - started)
+                self.progress.inference_started = None
                 job.free.put(job.tensor)
                 self._results.put((job.frame, outputs, job.transform))
+                mark = time.perf_counter()
+                self.timings.add("handoff", mark - finished)
                 inferred += 1
                 if self.max_frames is not None and inferred >= self.max_frames:
                     self.stop(interrupted=False)
