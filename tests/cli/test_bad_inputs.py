@@ -105,3 +105,19 @@ def test_edgetpu_missing_is_explained(yolov8n: Path) -> None:
 @pytest.mark.parametrize("command", ["run", "detect", "check", "config"])
 def test_help(command: str) -> None:
     assert edgecv(command, "--help").returncode == 0
+
+
+def test_unsupported_output_layout_names_shapes_and_key(repo_root: Path) -> None:
+    model = repo_root / "tests" / "data" / "two_outputs_int8.tflite"  # made by tools/make_test_models.py
+    result = edgecv("check", "--model", str(model))
+    assert result.returncode == 1
+    line = error_line(result)
+    assert "unsupported output layout" in line
+    assert "[1, 8, 8, 6]" in line and "[1, 10]" in line and "model.layout" in line
+
+
+def test_forced_layout_that_does_not_fit(repo_root: Path) -> None:
+    model = repo_root / "tests" / "data" / "two_outputs_int8.tflite"
+    result = edgecv("check", "--model", str(model), env={"EDGECV_MODEL__LAYOUT": "ssd"})
+    assert result.returncode == 1
+    assert "model.layout is 'ssd'" in error_line(result)
