@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -n1)
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: demo run test test-unit test-py310 lint bench soak clean help
+.PHONY: demo run test mosquitto test-unit test-py310 lint bench soak clean help
 
 help:
 	@echo "make demo       run the bundled demo (runtime dependencies only)"
@@ -29,8 +29,15 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.runtime
 	$(BIN)/edgecv run
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev mosquitto
 	$(BIN)/python -m pytest -q
+
+# The MQTT tests run a real broker. Installed when missing and we are root on Debian/Ubuntu; else say how.
+mosquitto:
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; \
+	  else echo "MQTT tests need mosquitto: sudo apt-get update && sudo apt-get install -y mosquitto"; fi; }
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check edgecv tests tools

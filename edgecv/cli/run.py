@@ -13,6 +13,7 @@ from ..errors import EdgecvError
 from ..pipeline.build import build_detector, build_sinks, build_sources
 from ..pipeline.loop import Pipeline
 from ..pipeline.summary import summary_dict, summary_text
+from ..pipeline.timing import StageTimes
 from .common import add_config_flag, add_detect_flags, add_model_flags, settings_from
 
 HELP = "Run the pipeline (with no arguments: the bundled demo clip and model)."
@@ -36,10 +37,11 @@ def main(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     sources = build_sources(settings)  # a wrong path fails before the model takes seconds to load
     detector = build_detector(settings)
-    sinks = build_sinks(settings, detector, sources)
+    timings = StageTimes()
+    sinks = build_sinks(settings, detector, sources, timings)
     for source in sources:
         source.open()
-    pipeline = Pipeline(detector, sources, sinks, max_frames=args.max_frames)
+    pipeline = Pipeline(detector, sources, sinks, max_frames=args.max_frames, timings=timings)
 
     def on_signal(signum: int, _frame: object) -> None:
         if pipeline.stopping:

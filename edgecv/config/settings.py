@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 from pydantic_settings.exceptions import SettingsError
 
 from ..errors import ConfigError
+from .mqtt import MqttConfig
 from .sections import DetectConfig, LogConfig, ModelConfig, OutputConfig, SourceConfig
 
 ENV_PREFIX = "EDGECV_"
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
         default_factory=OutputConfig, description="Local outputs (stdout JSON lines)."
     )
     log: LogConfig = Field(default_factory=LogConfig, description="Logging.")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Publishing to an MQTT broker.")
 
     @classmethod
     def settings_customise_sources(

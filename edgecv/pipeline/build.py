@@ -57,8 +57,23 @@ def stdout_enabled(settings: Settings) -> bool:
     return mode == "on"
 
 
-def build_sinks(settings: Settings, detector: Detector, sources: list[FrameSource]) -> list[Sink]:
+def build_sinks(
+    settings: Settings, detector: Detector, sources: list[FrameSource], timings: object = None
+) -> list[Sink]:
+    """``timings``: the pipeline's StageTimes, reported on the MQTT stats topic."""
     sinks: list[Sink] = []
+    if settings.mqtt.host is not None:
+        from ..mqtt.sink import MqttSink  # paho only when MQTT is configured
+
+        sinks.append(
+            MqttSink(
+                settings.mqtt,
+                detector.labels,
+                timings=timings,
+                dropped_frames=lambda: sum(s.stats.dropped for s in sources),
+                decimals=settings.output.decimals,
+            )
+        )
     if stdout_enabled(settings):
         sinks.append(
             StdoutSink(

@@ -1,0 +1,219 @@
+"""The ``mqtt`` config section: broker, identity, credentials, TLS, queue and Home Assistant discovery."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from .sections import Section, _split_list
+
+# systemd's LoadCredential=mqtt-password:/etc/edgecv/mqtt-password lands here as $CREDENTIALS_DIRECTORY/<name>.
+CREDENTIAL_NAME = "mqtt-password"
+# A topic level may not hold MQTT wildcards or separators; the prefix may hold separators.
+_LEVEL = re.compile(r"^[^/+#\x00]+$")
+_PREFIX = re.compile(r"^[^+#\x00]+$")
+
+
+def _default_device() -> str:
+    """The host name, reduced to what is safe in a topic level and a client id."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", socket.gethostname()).strip("-")
+    return name or "edgecv"
+
+
+def credentials_password_file() -> Path | None:
+    """The password systemd passed with ``LoadCredential=mqtt-password:…``, when it did."""
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    path = Path(directory) / CREDENTIAL_NAME
+    return path if path.is_file() else None
+
+
+class MqttTlsConfig(Section):
+    enabled: bool = Field(
+        False,
+        description="Connect with TLS. Also on when ca_file or cert_file is set. Without ca_file the "
+        "system's CA store verifies the broker.",
+    )
+    ca_file: Path | None = Field(
+        None, description="PEM file of the CA(s) that signed the broker's certificate."
+    )
+    cert_file: Path | None = Field(
+        None, description="Client certificate (PEM) for brokers that authenticate clients by certificate."
+    )
+    key_file: Path | None = Field(None, description="Private key (PEM) of cert_file.")
+    insecure: bool = Field(
+        False,
+        description="Skip the broker host name check (the chain is still verified). Only for test brokers "
+        "reached by IP address.",
+    )
+
+    @model_validator(mode="after")
+    def _check_pair(self) -> MqttTlsConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            given, missing = ("cert_file", "key_file") if self.key_file is None else ("key_file", "cert_file")
+            raise ValueError(f"tls.{given} is set but tls.{missing} is not; a client certificate needs both")
+        return self
+
+    @property
+    def active(self) -> bool:
+        return self.enabled or self.ca_file is not None or self.cert_file is not None
+
+
+class MqttQueueConfig(Section):
+    max_messages: int = Field(
+        10000,
+        ge=1,
+        description="Messages kept while the broker is unreachable. When full, the oldest per-frame "
+        "detections go first, events last.",
+    )
+    max_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Bytes of payload kept while the broker is unreachable (same drop order).",
+    )
+
+
+class MqttSnapshotConfig(Section):
+    enabled: bool = Field(
+        False, description="Publish a retained JPEG to snapshot/<label> for each new track."
+    )
+    width: int = Field(640, ge=32, le=4096, description="Width of the JPEG in pixels (aspect kept).")
+    quality: int = Field(80, ge=10, le=100, description="JPEG quality; lower is smaller.")
+    crop: bool = Field(
+        False, description="Crop to the track's box (with a margin) instead of sending the whole frame."
+    )
+
+
+class MqttConfig(Section):
+    host: str | None = Field(
+        None, description="Broker host name or address. MQTT is on when this is set; stdout lines stop."
+    )
+    port: int | None = Field(
+        None, ge=1, le=65535, description="Broker port. Unset: 8883 with TLS, else 1883."
+    )
+    protocol: Literal["3.1.1", "5"] = Field(
+        "5", description="MQTT protocol version. 5 reports why the broker disconnected us."
+    )
+    prefix: str = Field("edgecv", description="First topic level(s): <prefix>/<device>/<camera>/...")
+    device: str = Field(
+        default_factory=_default_device,
+        description="This device's topic level and discovery id. Unset: the host name.",
+    )
+    camera: str = Field("cam0", description="This camera's topic level (one per source on the device).")
+    client_id: str | None = Field(
+        None,
+        max_length=128,
+        description="MQTT client id; unique per broker. Unset: edgecv-<device>-<camera>, unique as long as "
+        "device names are.",
+    )
+    username: str | None = Field(None, description="User name for password authentication.")
+    password: SecretStr | None = Field(
+        None,
+        description="Password (prefer password_file or systemd LoadCredential=mqtt-password). Never logged.",
+    )
+    password_file: Path | None = Field(
+        None,
+        description="File holding the password (first line). A relative path is looked up in "
+        "$CREDENTIALS_DIRECTORY when systemd sets it. Unset: $CREDENTIALS_DIRECTORY/mqtt-password if present.",
+    )
+    keepalive: int = Field(
+        30, ge=5, le=65535, description="Seconds between pings; a dead link is noticed within 1.5x this."
+    )
+    qos_events: Literal[0, 1, 2] = Field(
+        1, description="QoS of track events. 1: at least once (drop duplicates by the message id)."
+    )
+    qos_detections: Literal[0, 1, 2] = Field(
+        0, description="QoS of per-frame detections: 0, since the next frame supersedes a lost one."
+    )
+    detections_max_rate: float | None = Field(
+        None, gt=0, description="Publish detections at most this many times per second (None: every frame)."
+    )
+    detections_include_empty: bool = Field(
+        True, description="Also publish detections for frames in which nothing was detected."
+    )
+    stats_interval_s: float = Field(30.0, gt=0, description="Seconds between messages on the stats topic.")
+    reconnect_min_s: float = Field(0.5, gt=0, description="First delay before reconnecting to the broker.")
+    reconnect_max_s: float = Field(
+        30.0, gt=0, description="Longest delay between reconnect attempts (the delay doubles up to this)."
+    )
+    flush_timeout_s: float = Field(
+        1.5,
+        ge=0,
+        description="At exit, wait this long for the broker to acknowledge queued events; the rest are "
+        "spooled (with spool_dir) or counted as dropped.",
+    )
+    spool_dir: Path | None = Field(
+        None,
+        description="Directory where unacknowledged events are kept on disk and re-sent after a restart "
+        "(the service sets its StateDirectory).",
+    )
+    labels: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Labels whose counts are always published (0 included) and that get Home Assistant "
+        "entities (env: comma-separated). Other labels are counted once seen.",
+    )
+    discovery_prefix: str | None = Field(
+        None, description="Home Assistant discovery prefix (usually 'homeassistant'); unset: no discovery."
+    )
+    tls: MqttTlsConfig = Field(default_factory=MqttTlsConfig, description="TLS to the broker.")
+    queue: MqttQueueConfig = Field(
+        default_factory=MqttQueueConfig, description="Bounds of the queue kept while disconnected."
+    )
+    snapshot: MqttSnapshotConfig = Field(
+        default_factory=MqttSnapshotConfig, description="JPEG snapshots of new tracks."
+    )
+
+    _split_labels = field_validator("labels", mode="before")(_split_list)
+
+    @field_validator("device", "camera")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if not _LEVEL.match(value):
+            raise ValueError(f"must be one topic level: no '/', '+', '#' or empty, got {value!r}")
+        return value
+
+    @field_validator("prefix", "discovery_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str | None) -> str | None:
+        if value is not None and (not _PREFIX.match(value) or value.startswith("/") or value.endswith("/")):
+            raise ValueError(
+                f"must be topic levels without '+', '#' or a leading/trailing '/', got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> MqttConfig:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError(
+                f"reconnect_max_s ({self.reconnect_max_s}) must be >= reconnect_min_s ({self.reconnect_min_s})"
+            )
+        has_password = (
+            self.password is not None or self.password_file is not None or credentials_password_file()
+        )
+        if self.username is not None and not has_password:
+            raise ValueError(
+                "mqtt.username is set without a password: set mqtt.password_file (or EDGECV_MQTT__PASSWORD, "
+                f"or systemd LoadCredential={CREDENTIAL_NAME}:<file>)"
+            )
+        if self.username is None and (self.password is not None or self.password_file is not None):
+            raise ValueError("a password is set without mqtt.username")
+        if self.discovery_prefix is not None and not self.labels:
+            raise ValueError(
+                "discovery_prefix needs mqtt.labels: the labels to create Home Assistant entities for"
+            )
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else (8883 if self.tls.active else 1883)
+
+    @property
+    def effective_client_id(self) -> str:
+        return self.client_id or f"edgecv-{self.device}-{self.camera}"

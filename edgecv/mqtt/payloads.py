@@ -1,0 +1,127 @@
+"""The MQTT payload contract: one pydantic model per JSON topic; docs and JSON Schema are generated from it.
+
+Every JSON message carries ``v`` (the schema version, raised on incompatible changes) and ``id``, unique
+per message across devices and restarts: QoS 1 is at-least-once, so a subscriber drops a message whose id
+it has seen. The per-frame builders below make plain dicts (no model instance per message, it is the hot
+path); tests validate what they build against these models, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..contracts import DetectionJson, EventJson, StageJson
+
+SCHEMA_VERSION = 1
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+class MessageIds:
+    """``<random per process>-<counter>``: unique without a uuid per message, and sortable within a run."""
+
+    def __init__(self) -> None:
+        self._run = secrets.token_hex(6)
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            return f"{self._run}-{next(self._counter):x}"
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = Field(SCHEMA_VERSION, description="Schema version of this payload.")
+    id: str = Field(
+        description="Unique message id; drop a message whose id you have seen (QoS 1 may repeat)."
+    )
+    device: str = Field(description="The device level of the topic.")
+    camera: str = Field(description="The camera level of the topic.")
+
+
+class DetectionsMessage(Envelope):
+    """``detections``: what one processed frame showed."""
+
+    seq: int = Field(ge=0, description="Frame number within the camera's stream, from 0.")
+    ts: float = Field(description="Capture time, epoch seconds.")
+    detections: list[DetectionJson] = Field(description="Boxes of the frame; track_id on tracked objects.")
+
+
+class EventMessage(Envelope, EventJson):
+    """``events``: a track appeared (``new``), changed (``update``) or ended (``end``)."""
+
+
+class CountMessage(Envelope):
+    """``counts/<label>`` and ``counts/all``: confirmed tracks in view now (detections without a tracker)."""
+
+    label: str = Field(description="The label, or 'all' for the total over labels.")
+    count: int = Field(ge=0, description="Objects in view now.")
+    ts: float = Field(description="Capture time of the frame that changed the count, epoch seconds.")
+
+
+class StatsMessage(Envelope):
+    """``stats``: health of the pipeline and of the publisher, every stats_interval_s."""
+
+    ts: float = Field(description="Time of the report, epoch seconds.")
+    uptime_s: float = Field(ge=0, description="Seconds since the publisher started.")
+    fps: float = Field(ge=0, description="Frames processed per second since the previous report.")
+    frames: int = Field(ge=0, description="Frames processed since start.")
+    dropped_frames: int = Field(
+        ge=0, description="Frames a live source replaced before inference, since start."
+    )
+    stages_ms: dict[str, StageJson] = Field(description="Per-stage timings (mean over the run, recent p95).")
+    reconnects: int = Field(ge=0, description="Reconnects to the broker since start.")
+    queue_depth: int = Field(
+        ge=0, description="Messages waiting for the broker now (queued plus unacknowledged)."
+    )
+    published: int = Field(ge=0, description="Messages handed to the broker since start.")
+    acked: int = Field(ge=0, description="QoS 1/2 messages the broker acknowledged since start.")
+    dropped_messages: int = Field(ge=0, description="Messages dropped because the offline queue was full.")
+    cpu_temp_c: float | None = Field(None, description="CPU temperature, when the device reports one.")
+
+
+def detections_message(
+    ids: MessageIds, device: str, camera: str, seq: int, ts: float, detections: list
+) -> dict:
+    return {
+        "v": SCHEMA_VERSION,
+        "id": ids.next(),
+        "device": device,
+        "camera": camera,
+        "seq": seq,
+        "ts": round(ts, 6),
+        "detections": detections,
+    }
+
+
+def event_message(ids: MessageIds, device: str, camera: str, seq: int, ts: float, event: dict) -> dict:
+    return {
+        "v": SCHEMA_VERSION,
+        "id": ids.next(),
+        "device": device,
+        "camera": camera,
+        "type": "event",
+        "seq": seq,
+        "ts": round(ts, 6),
+        **event,
+    }
+
+
+def count_message(ids: MessageIds, device: str, camera: str, label: str, count: int, ts: float) -> dict:
+    return {
+        "v": SCHEMA_VERSION,
+        "id": ids.next(),
+        "device": device,
+        "camera": camera,
+        "label": label,
+        "count": count,
+        "ts": round(ts, 6),
+    }

@@ -1,0 +1,65 @@
+"""The topic layout, in one place: ``<prefix>/<device>/<camera>/<leaf>``.
+
+Device and camera are levels of their own so that a fleet shares one broker (or a bridged cluster) and a
+consumer picks its scope with wildcards: ``edgecv/+/+/events`` for every camera, ``edgecv/shed/#`` for one
+device, ``$share/<group>/edgecv/+/+/events`` to spread the events over a group of consumers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+AVAILABILITY = "availability"
+DETECTIONS = "detections"
+EVENTS = "events"
+COUNTS = "counts"
+STATS = "stats"
+SNAPSHOT = "snapshot"
+ALL = "all"
+
+_UNSAFE = re.compile(r"[/+#\x00]")
+
+
+def level(name: str) -> str:
+    """A label as one topic level: '/', '+' and '#' would change what the topic means."""
+    return _UNSAFE.sub("_", name) or "_"
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+    device: str
+    camera: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}/{self.device}/{self.camera}"
+
+    @property
+    def availability(self) -> str:
+        return f"{self.base}/{AVAILABILITY}"
+
+    @property
+    def detections(self) -> str:
+        return f"{self.base}/{DETECTIONS}"
+
+    @property
+    def events(self) -> str:
+        return f"{self.base}/{EVENTS}"
+
+    @property
+    def stats(self) -> str:
+        return f"{self.base}/{STATS}"
+
+    def count(self, label: str) -> str:
+        name = level(label)
+        # A class called "all" must not overwrite the total.
+        return f"{self.base}/{COUNTS}/{'_all' if name == ALL else name}"
+
+    @property
+    def count_all(self) -> str:
+        return f"{self.base}/{COUNTS}/{ALL}"
+
+    def snapshot(self, label: str) -> str:
+        return f"{self.base}/{SNAPSHOT}/{level(label)}"
