@@ -23,7 +23,9 @@ CLIP_SEED = 7
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--build", type=Path, default=ROOT / "build" / "demo")
     parser.add_argument("--models", type=Path, default=ROOT / "models")
     parser.add_argument("--reuse-checkpoint", action="store_true", help="skip training if the .pt2 exists")
@@ -36,7 +38,9 @@ def main() -> int:
     if not (build / "validation" / "images").exists():
         write_dataset(build / "validation", 200, VALIDATION_SEED)
     if not (args.reuse_checkpoint and checkpoint.exists()):
-        subprocess.run([sys.executable, str(Path(__file__).parent / "train.py"), "-o", str(checkpoint)], check=True)
+        subprocess.run(
+            [sys.executable, str(Path(__file__).parent / "train.py"), "-o", str(checkpoint)], check=True
+        )
 
     models.mkdir(parents=True, exist_ok=True)
     labels = models / "demo_labels.txt"

@@ -160,7 +160,9 @@ def write_dataset(folder: Path, count: int, seed: int, width: int = 480, height:
         (folder / "labels" / f"{name}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
 
 
-def write_clip(path: Path, seed: int, seconds: float = 10.0, fps: int = 12, width: int = 480, height: int = 360) -> None:
+def write_clip(
+    path: Path, seed: int, seconds: float = 10.0, fps: int = 12, width: int = 480, height: int = 360
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     if not writer.isOpened():

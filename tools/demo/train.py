@@ -21,10 +21,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from model import STRIDES, DemoDetector  # noqa: E402
-from scenes import CLASSES, scene  # noqa: E402
+from model import STRIDES, DemoDetector
+from scenes import CLASSES, scene
 
-from edgecv.detect.preprocess import InputSpec, Preprocessor  # noqa: E402
+from edgecv.detect.preprocess import InputSpec, Preprocessor
 
 TRAIN_SEED = 1_000_000  # far from the calibration/validation seeds tools/demo/make_demo.py uses
 CENTRE_RADIUS = 2.5  # strides: an anchor this close to a box centre (and inside it) may predict it
@@ -42,7 +42,8 @@ def make_dataset(count: int, imgsz: int, seed: int) -> tuple[np.ndarray, list[np
         width = int(rng.choice([320, 400, 480]))
         height = int(width * rng.choice([0.75, 0.5625, 1.0]))
         image, boxes, classes = scene(seed + k, width, height)
-        out, t = pre(image, images[k : k + 1])
+        # A fresh buffer per image: the Preprocessor fills letterbox borders once per buffer it has seen.
+        images[k], t = pre(image)
         mapped = boxes.copy()
         mapped[:, 0::2] = boxes[:, 0::2] * t.scale_x + t.pad_x
         mapped[:, 1::2] = boxes[:, 1::2] * t.scale_y + t.pad_y
@@ -73,7 +74,9 @@ def assign(model: DemoDetector, target: np.ndarray) -> tuple[torch.Tensor, torch
     stride = model.strides[0]
     x1, y1, x2, y2 = gt[:, 1:].T[:, :, None]
     inside = (cx > x1) & (cx < x2) & (cy > y1) & (cy < y2)
-    near = ((cx - (x1 + x2) / 2).abs() < CENTRE_RADIUS * stride) & ((cy - (y1 + y2) / 2).abs() < CENTRE_RADIUS * stride)
+    near = ((cx - (x1 + x2) / 2).abs() < CENTRE_RADIUS * stride) & (
+        (cy - (y1 + y2) / 2).abs() < CENTRE_RADIUS * stride
+    )
     # Each level answers for boxes its receptive field and reach suit: side up to 8 strides, at least 1.
     side = torch.max(x2 - x1, y2 - y1)
     fits = (side <= 8 * stride) & (side >= stride) | ((stride == STRIDES[0]) & (side < stride))
@@ -137,8 +140,11 @@ def train(args: argparse.Namespace) -> None:
         loss.backward()
         optimizer.step()
         if step % 50 == 0 or step == args.steps - 1:
-            print(f"step {step:5d}  loss {loss.item():.3f}  pos/img {pos:.1f}  lr {lr:.5f}  "
-                  f"{time.time() - started:.0f} s", flush=True)
+            print(
+                f"step {step:5d}  loss {loss.item():.3f}  pos/img {pos:.1f}  lr {lr:.5f}  "
+                f"{time.time() - started:.0f} s",
+                flush=True,
+            )
     model.eval()
     export(model, args.output, args.imgsz)
 
