@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 FATAL_CONNACK = {
     133: "client identifier not valid",
     134: "bad user name or password",
-    135: "not authorized",
+    135: "not authorized (mosquitto's answer to a wrong user name or password)",
     138: "banned",
     140: "bad authentication method",
 }

@@ -198,7 +198,9 @@ class Publisher:
         deadline = time.monotonic() + timeout_s
         self._closing = True
         self.set_retained(self.availability_topic, OFFLINE.encode())
-        while time.monotonic() < deadline and self._online and self.queued:
+        # Also while offline: a reconnect within the deadline still delivers (a restart right after an
+        # outage has its spooled events to send before it may exit).
+        while time.monotonic() < deadline and self.queued and self.link.fatal is None:
             time.sleep(0.005)
         self.link.stop()
         left = self.queued
