@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import EdgecvError
 from . import check, config, detect, run
+from . import eval as eval_command
 
-COMMANDS = {"detect": detect, "run": run, "check": check, "config": config}
+COMMANDS = {"detect": detect, "run": run, "check": check, "config": config, "eval": eval_command}
 
 
 def build_parser() -> argparse.ArgumentParser:

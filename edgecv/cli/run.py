@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EdgecvError
-from ..pipeline.build import build_detector, build_sinks, build_sources
+from ..pipeline.build import build_detector, build_sinks, build_sources, build_tracker_factory
 from ..pipeline.loop import Pipeline
 from ..pipeline.summary import summary_dict, summary_text
 from ..pipeline.timing import StageTimes
@@ -41,7 +41,14 @@ def main(args: argparse.Namespace) -> int:
     sinks = build_sinks(settings, detector, sources, timings)
     for source in sources:
         source.open()
-    pipeline = Pipeline(detector, sources, sinks, max_frames=args.max_frames, timings=timings)
+    pipeline = Pipeline(
+        detector,
+        sources,
+        sinks,
+        max_frames=args.max_frames,
+        timings=timings,
+        tracker_factory=build_tracker_factory(settings, detector),
+    )
 
     def on_signal(signum: int, _frame: object) -> None:
         if pipeline.stopping:

@@ -14,6 +14,7 @@ from pydantic_settings.exceptions import SettingsError
 from ..errors import ConfigError
 from .mqtt import MqttConfig
 from .sections import DetectConfig, LogConfig, ModelConfig, OutputConfig, SourceConfig
+from .tracker import TrackerConfig
 
 ENV_PREFIX = "EDGECV_"
 ENV_DELIMITER = "__"
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
         default_factory=OutputConfig, description="Local outputs (stdout JSON lines)."
     )
     log: LogConfig = Field(default_factory=LogConfig, description="Logging.")
+    tracker: TrackerConfig = Field(
+        default_factory=TrackerConfig, description="Multi-object tracking: track ids and track events."
+    )
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Publishing to an MQTT broker.")
 
     @classmethod

@@ -4,7 +4,8 @@ MOT text rows are ``frame, id, x, y, w, h, conf, ...`` with 1-based frames and t
 In ground truth the 7th column is the *consider* flag (0: ignore the row) and, from MOT16 on, the 8th the
 class: only pedestrians (1) are scored, and tracker boxes that cover a distractor (person on vehicle, static
 person, distractor, reflection) are removed before scoring rather than counted as false positives, as the
-MOTChallenge devkit and TrackEval do. MOT15 has no classes (-1): every considered row is a pedestrian.
+MOTChallenge devkit and TrackEval do. MOT15's gt has ten columns (the last three are world coordinates, not classes): every considered row is a
+pedestrian. MOT16/17's has nine.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class MotSequence:
     length: int
     gt: np.ndarray  # float64[K, 9]: frame, id, x, y, w, h, consider, class, visibility (-1 when absent)
     det: np.ndarray  # float64[K, 6]: frame, x, y, w, h, score
+    has_classes: bool = False  # MOT16/17 layout: gt column 8 is the class
 
 
 @dataclass
@@ -46,18 +48,21 @@ class TrackerRun:
         return float(np.mean(self.update_ms)) if self.update_ms else 0.0
 
 
-def _read_rows(path: Path, columns: int) -> np.ndarray:
-    """A MOT text file as float rows, padded with -1 to ``columns`` (files differ in trailing columns)."""
+def _read_rows(path: Path, columns: int) -> tuple[np.ndarray, int]:
+    """A MOT text file as float rows padded with -1 to ``columns``, and its own column count."""
     if not path.is_file():
         raise EdgecvError(f"missing {path}", "a MOTChallenge sequence has gt/gt.txt and det/det.txt")
-    rows = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+    text = path.read_text()
+    if not text.strip():  # a sequence in which the detector found nothing
+        return np.full((0, columns), -1.0), 0
+    rows = np.loadtxt(text.splitlines(), delimiter=",", ndmin=2, dtype=np.float64)
     if rows.size == 0:
-        return np.full((0, columns), -1.0)
+        return np.full((0, columns), -1.0), 0
     if rows.shape[1] < 6:
         raise EdgecvError(f"{path}: expected at least 6 comma-separated columns, got {rows.shape[1]}")
     padded = np.full((rows.shape[0], max(columns, rows.shape[1])), -1.0)
     padded[:, : rows.shape[1]] = rows
-    return padded[:, :columns]
+    return padded[:, :columns], rows.shape[1]
 
 
 def read_sequence(path: str | Path) -> MotSequence:
@@ -69,8 +74,8 @@ def read_sequence(path: str | Path) -> MotSequence:
             "pass sequence folders holding seqinfo.ini, gt/gt.txt and det/det.txt",
         )
     seq = info["Sequence"]
-    gt = _read_rows(path / "gt" / "gt.txt", 9)
-    det = _read_rows(path / "det" / "det.txt", 7)
+    gt, gt_columns = _read_rows(path / "gt" / "gt.txt", 9)
+    det, _ = _read_rows(path / "det" / "det.txt", 7)
     return MotSequence(
         name=seq.get("name", path.name),
         path=path,
@@ -78,6 +83,7 @@ def read_sequence(path: str | Path) -> MotSequence:
         length=seq.getint("seqLength", int(max(gt[:, 0].max(initial=0), det[:, 0].max(initial=0)))),
         gt=gt,
         det=det[:, [0, 2, 3, 4, 5, 6]],
+        has_classes=gt_columns == 9,
     )
 
 
@@ -119,7 +125,7 @@ def frame_pairs(seq: MotSequence, results: np.ndarray) -> list[tuple[np.ndarray,
     """Per frame: (gt ids, tracker ids, IoU matrix), after the devkit's preprocessing (module docstring)."""
     gt, res = seq.gt, results
     frames = np.union1d(gt[:, 0], res[:, 0]).astype(int)
-    has_classes = bool((gt[:, 7] >= 0).any())
+    has_classes = seq.has_classes
     out = []
     for frame in frames.tolist():
         g = gt[gt[:, 0] == frame]

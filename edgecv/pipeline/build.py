@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import bundled
@@ -9,8 +11,9 @@ from ..capture import open_source
 from ..capture.base import FrameSource
 from ..config import Settings
 from ..detect.detector import Detector, DetectParams
-from ..errors import ModelError
+from ..errors import ConfigError, ModelError
 from ..output import Sink, StdoutSink
+from ..track.tracker import ByteTracker
 
 
 def model_path(settings: Settings) -> Path:
@@ -84,3 +87,20 @@ def build_sinks(
             )
         )
     return sinks
+
+
+def build_tracker_factory(settings: Settings, detector: Detector) -> Callable[[], ByteTracker] | None:
+    """One tracker per source (None with tracking off); ids are unique across the sources of the run."""
+    config = settings.tracker
+    if not config.enabled:
+        return None
+    gates = {}
+    for key, gate in config.class_gates.items():
+        class_id = int(key) if key.strip().lstrip("-").isdigit() else detector.labels.id_of(key)
+        if class_id is None:
+            raise ConfigError(
+                f"tracker.class_gates: unknown class {key!r}", "use a label of the model or a class id"
+            )
+        gates[class_id] = gate
+    ids = itertools.count(1)
+    return lambda: ByteTracker(config, gates, ids)

@@ -1,0 +1,114 @@
+"""The ``tracker`` section: association thresholds, track lifetimes (in seconds), gating and events."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from .sections import Section
+
+
+class GateConfig(Section):
+    """When a confirmed track becomes reportable (gets a ``new`` event): Frigate's false-positive rule."""
+
+    min_score: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="The median of the track's recent scores must reach this. Raise it to silence flickering "
+        "false positives; lower it for small or distant objects that never score high.",
+    )
+    min_hits: int = Field(
+        3,
+        ge=1,
+        le=1000,
+        description="The track must have been matched in at least this many frames. Higher delays 'new' "
+        "events and drops short-lived ghosts.",
+    )
+
+
+class EventsConfig(Section):
+    """When a reportable track earns an ``update`` event: only on meaningful change, and rate-limited."""
+
+    min_move: float = Field(
+        0.5,
+        gt=0,
+        description="Moved by more than this fraction of its size (box centre vs the last event's, relative "
+        "to the box's larger side).",
+    )
+    min_score_change: float = Field(
+        0.2, gt=0, le=1, description="Score changed by more than this since the last event."
+    )
+    min_interval_s: float = Field(
+        1.0,
+        ge=0,
+        description="At most one update per track per this many seconds (class changes included).",
+    )
+
+
+class TrackerConfig(Section):
+    enabled: bool = Field(
+        True, description="Track objects across frames: track ids on frame lines and track events."
+    )
+    high_score: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Detections at or above this score are matched first, against every track (ByteTrack's "
+        "first stage).",
+    )
+    low_score: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Detections between this and high_score only extend tracks seen in the previous frame "
+        "(second stage): they keep an occluded object's id without starting new tracks.",
+    )
+    new_track_score: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="An unmatched detection starts a track only at or above this score: starting a track "
+        "takes more evidence than extending one (ByteTrack's MOT17 setting: high_score + 0.1 to 0.2).",
+    )
+    match_iou: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Minimum IoU between a track's predicted box and a high-score detection. Lower keeps fast "
+        "or jerky objects; higher avoids swaps in crowds.",
+    )
+    low_match_iou: float = Field(
+        0.5, ge=0, le=1, description="Minimum IoU for the second stage (low-score detections)."
+    )
+    class_consistent: bool = Field(
+        True,
+        description="Match tracks only to detections of the same class. Off: a track may change class "
+        "(the detector hesitating between car and truck) and emits an update when it does.",
+    )
+    confirm_hits: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="A new track is tentative (no id reported) until matched in this many consecutive frames.",
+    )
+    lost_s: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds a confirmed track survives unseen (occlusion) before it ends. In seconds of "
+        "frame timestamps, so a lower frame rate or dropped frames do not change it.",
+    )
+    gate: GateConfig = Field(
+        default_factory=GateConfig, description="When a track is reported (all classes)."
+    )
+    class_gates: dict[str, GateConfig] = Field(
+        default_factory=dict,
+        description="Per-class gates overriding 'gate', keyed by class name or id "
+        "(e.g. {person: {min_score: 0.7, min_hits: 5}}).",
+    )
+    events: EventsConfig = Field(default_factory=EventsConfig, description="When updates are emitted.")
+
+    @model_validator(mode="after")
+    def _check_order(self) -> TrackerConfig:
+        if self.low_score > self.high_score:
+            raise ValueError(f"low_score ({self.low_score}) must be <= high_score ({self.high_score})")
+        return self

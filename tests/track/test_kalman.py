@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from edgecv.track import kalman
+
+
+def test_velocity_is_learnt_in_pixels_per_second():
+    mean, cov = kalman.initiate(np.array([[0, 0, 40, 100]], np.float64))
+    for k in range(1, 30):
+        kalman.predict(mean, cov, 0.1)
+        x = 20.0 * k * 0.1  # 20 px/s
+        mean, cov = kalman.update(mean, cov, np.array([[x, 0, x + 40, 100]]))
+    assert mean[0, 4] == pytest.approx(20.0, rel=0.05)
+    kalman.predict(mean, cov, 1.0)
+    assert mean[0, 0] == pytest.approx(20 + 20 * 3.9, rel=0.05)
+
+
+def test_uncertainty_grows_with_elapsed_time_not_calls():
+    """Two predicts of 0.05 s add the same process noise as one of 0.1 s (to first order)."""
+    a_mean, a_cov = kalman.initiate(np.array([[0, 0, 40, 100.0]]))
+    b_mean, b_cov = a_mean.copy(), a_cov.copy()
+    kalman.predict(a_mean, a_cov, 0.1)
+    kalman.predict(b_mean, b_cov, 0.05)
+    kalman.predict(b_mean, b_cov, 0.05)
+    # Position variance differs only by the velocity cross term, not by a factor of two.
+    assert b_cov[0, 0, 0] == pytest.approx(a_cov[0, 0, 0], rel=0.1)
+
+
+def test_batched_update_equals_one_by_one():
+    rng = np.random.default_rng(1)
+    boxes = rng.uniform(0, 200, (5, 2))
+    boxes = np.concatenate([boxes, boxes + rng.uniform(10, 80, (5, 2))], axis=1)
+    mean, cov = kalman.initiate(boxes)
+    kalman.predict(mean, cov, 0.2)
+    z = boxes + rng.normal(0, 3, boxes.shape)
+    m_all, c_all = kalman.update(mean, cov, z)
+    for i in range(5):
+        m_i, c_i = kalman.update(mean[i : i + 1], cov[i : i + 1], z[i : i + 1])
+        np.testing.assert_allclose(m_all[i], m_i[0])
+        np.testing.assert_allclose(c_all[i], c_i[0])
+    np.testing.assert_allclose(c_all, c_all.transpose(0, 2, 1), atol=1e-9)
