@@ -48,8 +48,9 @@ class LatestFrameGrabber:
     them. ``stats.failures`` counts failed reads and failed opens, ``stats.reconnects`` recoveries,
     ``stats.outages`` how long each loss lasted (last good frame to first frame after it).
 
-    The device must already be open when ``start`` is called (so the caller sees open errors directly); from
-    then on only the grabber thread touches it, and closes it when it exits.
+    The device must already be open when ``start`` is called (so the caller sees open errors directly), unless
+    ``opened=False``: then the thread starts by reopening it with backoff (a camera absent at service start).
+    From then on only the grabber thread touches it, and closes it when it exits.
     """
 
     def __init__(
@@ -59,8 +60,10 @@ class LatestFrameGrabber:
         *,
         read_timeout_s: float,
         backoff: Backoff,
+        opened: bool = True,
     ) -> None:
         self._device = device
+        self._opened = opened
         self._stats = stats
         self._read_timeout_s = read_timeout_s
         self._backoff = backoff
@@ -75,6 +78,9 @@ class LatestFrameGrabber:
         self._taken = True
         self._error: SourceError | None = None
         self._thread: threading.Thread | None = None
+        # monotonic time since which the device has delivered nothing (None while frames flow); read by
+        # watchdogs from other threads, so a plain attribute swapped whole.
+        self.lost_since: float | None = None if opened else time.monotonic()
 
     @property
     def alive(self) -> bool:
@@ -144,6 +150,11 @@ class LatestFrameGrabber:
     def _capture(self) -> None:
         last_good = time.monotonic()
         lost_at: float | None = None
+        if not self._opened:
+            lost_at = last_good
+            if not self._reopen():
+                return
+            last_good = time.monotonic()
         while not self._stop.is_set():
             image = self._read()
             now = time.monotonic()
@@ -154,6 +165,7 @@ class LatestFrameGrabber:
                     self._stats.outages.append(now - lost_at)
                     log.info("%s is back after %.1f s", self._device.name, now - lost_at)
                     lost_at = None
+                    self.lost_since = None
                     self._backoff.reset()
                 last_good = now
                 self._publish(image, ts)
@@ -163,7 +175,7 @@ class LatestFrameGrabber:
                 self._stop.wait(self._retry_pause_s)
                 continue
             if lost_at is None:
-                lost_at = last_good
+                lost_at = self.lost_since = last_good
                 log.warning("lost %s: no frame for %.1f s; reconnecting", self._device.name, now - last_good)
             if not self._reopen():
                 return

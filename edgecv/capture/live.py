@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from edgecv.capture.base import CaptureDevice, FrameSource
 from edgecv.capture.frame import Frame, SourceStats
 from edgecv.capture.grabber import Backoff, LatestFrameGrabber
 from edgecv.capture.pacing import Pacer
 from edgecv.config.sections import SourceConfig
 from edgecv.errors import SourceError
+
+log = logging.getLogger(__name__)
 
 
 class LiveSource(FrameSource):
@@ -37,8 +41,17 @@ class LiveSource(FrameSource):
             )
         if self._grabber is not None:
             return
-        # Opened here, not in the thread, so a wrong uri fails at start-up with its own message.
-        self._device.open()
+        # Opened here, not in the thread, so a wrong uri fails at start-up with its own message; with
+        # retry_open a service keeps starting and the grabber keeps trying in the background instead.
+        opened = True
+        try:
+            self._device.open()
+        except SourceError as exc:
+            if not self._config.retry_open:
+                raise
+            self.stats.failures += 1
+            opened = False
+            log.warning("%s is not available (%s); retrying in the background", self.name, exc.message)
         self._grabber = LatestFrameGrabber(
             self._device,
             self.stats,
@@ -46,8 +59,14 @@ class LiveSource(FrameSource):
             backoff=Backoff(
                 self._config.reconnect_min_s, self._config.reconnect_max_s, self._config.reconnect_attempts
             ),
+            opened=opened,
         )
         self._grabber.start()
+
+    @property
+    def lost_since(self) -> float | None:
+        """``time.monotonic()`` since which the device has been absent or lost, ``None`` while it delivers."""
+        return self._grabber.lost_since if self._grabber is not None else None
 
     def read(self, timeout: float) -> Frame:
         if self._grabber is None or self._closed:

@@ -9,10 +9,17 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EdgecvError
-from . import check, config, detect, run
+from . import check, config, detect, run, service
 from . import eval as eval_command
 
-COMMANDS = {"detect": detect, "run": run, "check": check, "config": config, "eval": eval_command}
+COMMANDS = {
+    "detect": detect,
+    "run": run,
+    "check": check,
+    "config": config,
+    "service": service,
+    "eval": eval_command,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,21 +1,38 @@
-"""``edgecv check``: what a model is and how edgecv will read it."""
+"""``edgecv check``: what a model is and how edgecv will read it; with a config, a self-test of every part."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
+from ..config import CONFIG_ENV
 from ..pipeline.build import build_detector
-from .common import add_config_flag, add_model_flags, settings_from
+from ..service.checks import exit_code, run_checks, table
+from .common import add_config_flag, add_model_flags, overrides_from, settings_from
 
-HELP = "Inspect a model: inputs, outputs, detected family and layout."
+HELP = (
+    "With --model only: inspect a model (inputs, outputs, family, layout). Otherwise: validate the config, "
+    "read a frame, run one inference and connect to the broker; print a pass/fail/skipped table "
+    "(exit 0 only when every configured part passes)."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_flags(parser)
     add_config_flag(parser)
+    parser.add_argument("--source", metavar="S", help="source to try instead of source.uri")
 
 
 def main(args: argparse.Namespace) -> int:
+    config = args.config or os.environ.get(CONFIG_ENV) or None
+    if args.model and not config and not args.source:
+        return _describe_model(args)
+    checks = run_checks(config, overrides_from(args))
+    print(table(checks))
+    return exit_code(checks)
+
+
+def _describe_model(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     detector = build_detector(settings)
     info = detector.describe()

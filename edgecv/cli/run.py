@@ -14,6 +14,8 @@ from ..pipeline.build import build_detector, build_sinks, build_sources, build_t
 from ..pipeline.loop import Pipeline
 from ..pipeline.summary import summary_dict, summary_text
 from ..pipeline.timing import StageTimes
+from ..service.shutdown import close_all, exit_after
+from ..service.watchdog import ServiceWatchdog
 from .common import add_config_flag, add_detect_flags, add_model_flags, settings_from
 
 HELP = "Run the pipeline (with no arguments: the bundled demo clip and model)."
@@ -50,29 +52,45 @@ def main(args: argparse.Namespace) -> int:
         tracker_factory=build_tracker_factory(settings, detector),
     )
 
+    def on_fatal(reason: str) -> None:
+        # Called from the watchdog thread. The normal stop is tried first; an inference stuck inside
+        # invoke() never returns to see it, so the process is ended anyway once the stop budget is spent.
+        pipeline.stop(interrupted=False)
+        exit_after(settings.service.stop_deadline_s + 1.0, f"watchdog: {reason}")
+
+    # sd_notify (READY, WATCHDOG, STATUS, STOPPING) when run by systemd; health checks always.
+    watchdog = ServiceWatchdog(pipeline, sources, settings.service, on_fatal=on_fatal)
+
     def on_signal(signum: int, _frame: object) -> None:
         if pipeline.stopping:
             raise KeyboardInterrupt  # a second Ctrl-C: stop waiting for the frame in flight
         log.info("received %s, finishing the frame in flight", signal.Signals(signum).name)
         pipeline.stop()
+        watchdog.stop(f"stopping: {signal.Signals(signum).name}")
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    watchdog.start()
     try:
         result = pipeline.run()
     finally:
+        watchdog.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for source in sources:
-            source.close()
-        for sink in sinks:
-            sink.close()
+        # Sinks (MQTT publishes offline and flushes) and sources close side by side, bounded as a whole.
+        close_all(
+            [(f"sink {type(s).__name__}", s.close) for s in sinks] + [(s.name, s.close) for s in sources],
+            deadline=watchdog.stop_deadline,
+        )
     extra: dict = {}
     for sink in sinks:
         extra.update(sink.summary())
+    extra.update(watchdog.summary())
     summary = summary_dict(result, extra)
     print(summary_text(summary), file=sys.stderr)
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=2) + "\n")
+    if watchdog.failure is not None:
+        raise EdgecvError(f"watchdog: {watchdog.failure}", "systemd restarts the service (Restart=on-failure)")
     if result.frames == 0 and result.errors:
         raise EdgecvError(result.errors[0])
     return 0

@@ -59,6 +59,12 @@ class SourceConfig(Section):
         description="Give up after this many failed reopen attempts in a row (None: retry forever, as a "
         "service should).",
     )
+    retry_open: bool = Field(
+        False,
+        description="A live source that cannot be opened at start is retried in the background (with the "
+        "backoff above) instead of failing the start: a camera still booting, or unplugged, at service start. "
+        "The systemd units turn it on.",
+    )
 
     @model_validator(mode="after")
     def _check_backoff(self) -> SourceConfig:

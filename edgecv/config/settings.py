@@ -14,6 +14,7 @@ from pydantic_settings.exceptions import SettingsError
 from ..errors import ConfigError
 from .mqtt import MqttConfig
 from .sections import DetectConfig, LogConfig, ModelConfig, OutputConfig, SourceConfig
+from .service import ServiceConfig
 from .tracker import TrackerConfig
 
 ENV_PREFIX = "EDGECV_"
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
     log: LogConfig = Field(default_factory=LogConfig, description="Logging.")
     tracker: TrackerConfig = Field(
         default_factory=TrackerConfig, description="Multi-object tracking: track ids and track events."
+    )
+    service: ServiceConfig = Field(
+        default_factory=ServiceConfig, description="Health checks and deadlines when run as a service."
     )
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Publishing to an MQTT broker.")
 

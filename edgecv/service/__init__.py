@@ -1,0 +1,1 @@
+"""Running unattended under systemd: readiness and watchdog notifications, health, bounded shutdown, install."""

@@ -1,0 +1,171 @@
+"""``edgecv check``'s self-test: each configured part tried for real, once, with a verdict and a reason.
+
+Worth running before ``systemctl enable``: a service that fails at 3 a.m. because the camera path has a
+typo or the broker password is wrong is found here in seconds, with the message a person needs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from ..config import Settings, load_settings
+from ..errors import ConfigError, EdgecvError
+
+Outcome = Literal["pass", "fail", "skipped"]
+MQTT_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Check:
+    name: str
+    outcome: Outcome
+    detail: str
+
+
+def run_checks(config_path: str | None, overrides: dict[str, dict[str, Any]]) -> list[Check]:
+    """Config, then source, model and broker; a part that cannot be tried is ``skipped`` with the reason."""
+    try:
+        settings = load_settings(config_path, overrides)
+    except ConfigError as exc:
+        return [Check("config", "fail", str(exc))] + [
+            Check(name, "skipped", "the config is invalid") for name in ("source", "model", "mqtt")
+        ]
+    checks = [Check("config", "pass", str(config_path) if config_path else "defaults and environment")]
+    frame: list[np.ndarray] = []
+    checks.append(_attempt("source", lambda: _source(settings, frame)))
+    checks.append(_attempt("model", lambda: _model(settings, frame[0] if frame else None)))
+    mqtt = getattr(settings, "mqtt", None)
+    if mqtt is None or getattr(mqtt, "host", None) is None:
+        checks.append(Check("mqtt", "skipped", "mqtt.host is not set"))
+    else:
+        checks.append(_attempt("mqtt", lambda: probe_broker(mqtt)))
+    return checks
+
+
+def _attempt(name: str, action: Callable[[], str]) -> Check:
+    try:
+        return Check(name, "pass", action())
+    except EdgecvError as exc:
+        return Check(name, "fail", str(exc))
+    except Exception as exc:  # a check reports every failure as a row; the table is the point
+        return Check(name, "fail", f"{type(exc).__name__}: {exc}")
+
+
+def _source(settings: Settings, out: list[np.ndarray]) -> str:
+    from .. import bundled
+    from ..capture import FrameTimeout, open_source
+
+    # Here a missing camera must fail, not be retried in the background as the service does.
+    config = settings.source.model_copy(update={"retry_open": False})
+    default = None if config.uri else str(bundled.demo_clip())
+    source = open_source(config, default_uri=default)
+    start = time.monotonic()
+    try:
+        source.open()
+        try:
+            frame = source.read(config.read_timeout_s)
+        except FrameTimeout:
+            raise EdgecvError(
+                f"{source.name} opened but sent no frame within {config.read_timeout_s:g} s",
+                "check that the camera or stream is live (source.read_timeout_s)",
+            ) from None
+    finally:
+        source.close()
+    if frame is None:
+        raise EdgecvError(f"{source.name} has no frames", "is the file empty?")
+    out.append(frame.image)
+    height, width = frame.image.shape[:2]
+    return f"{width}x{height} frame from {source.name} in {time.monotonic() - start:.2f} s"
+
+
+def _model(settings: Settings, image: np.ndarray | None) -> str:
+    from ..pipeline.build import build_detector
+
+    detector = build_detector(settings)
+    if image is None:
+        image = np.zeros((480, 640, 3), np.uint8)  # the source failed: still prove the model runs
+    tensor, transform = detector.prepare(image)
+    start = time.perf_counter()
+    outputs = detector.infer(tensor)
+    took = time.perf_counter() - start
+    detections = detector.finish(outputs, transform)
+    info = detector.describe()
+    return (
+        f"{info['family']} ({detector.model_path.name}), one inference in {took * 1000:.0f} ms, "
+        f"{len(detections)} detections"
+    )
+
+
+def probe_broker(config: Any, timeout_s: float = MQTT_TIMEOUT_S) -> str:
+    """Connect to the broker once with the configured credentials and TLS, then disconnect.
+
+    A connection of its own (client id suffixed ``-check``), so a running service on this device is not
+    kicked off the broker by a duplicate client id.
+    """
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+    port = getattr(config, "effective_port", None) or getattr(config, "port", None) or 1883
+    v5 = getattr(config, "protocol", "3.1.1") == "5"
+    client_id = f"{getattr(config, 'effective_client_id', None) or 'edgecv'}-check"
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+    )
+    client.connect_timeout = timeout_s
+    if getattr(config, "username", None) is not None:
+        from ..mqtt.client import read_password
+
+        client.username_pw_set(config.username, read_password(config))
+    tls = getattr(config, "tls", None)
+    if tls is not None and getattr(tls, "active", False):
+        client.tls_set(
+            ca_certs=str(tls.ca_file) if tls.ca_file else None,
+            certfile=str(tls.cert_file) if tls.cert_file else None,
+            keyfile=str(tls.key_file) if tls.key_file else None,
+        )
+        client.tls_insecure_set(tls.insecure)
+    answer: list[Any] = []
+    client.on_connect = lambda _c, _u, _f, reason, _p: answer.append(reason)
+    where = f"{config.host}:{port}"
+    start = time.monotonic()
+    try:
+        client.connect(config.host, port, keepalive=10)
+        while not answer and time.monotonic() - start < timeout_s:
+            client.loop(timeout=0.1)
+    except OSError as exc:
+        raise EdgecvError(
+            f"cannot reach the broker at {where}: {exc}", "check mqtt.host and mqtt.port"
+        ) from None
+    finally:
+        client.disconnect()
+    if not answer:
+        raise EdgecvError(
+            f"no answer from the broker at {where} within {timeout_s:g} s", "is it an MQTT port?"
+        )
+    reason = answer[0]
+    if reason.is_failure:
+        raise EdgecvError(
+            f"the broker at {where} refused the connection: {reason}", "check mqtt.username/password"
+        )
+    return f"connected to {where} in {time.monotonic() - start:.2f} s"
+
+
+def table(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    lines = [f"{'check':<{width}}  {'result':<7}  detail"]
+    lines += [f"{c.name:<{width}}  {c.outcome:<7}  {c.detail}" for c in checks]
+    return "\n".join(lines)
+
+
+def exit_code(checks: list[Check]) -> int:
+    """0 when nothing failed; 2 for an invalid config (as everywhere in edgecv); 1 for any other failure."""
+    if any(c.name == "config" and c.outcome == "fail" for c in checks):
+        return 2
+    return 1 if any(c.outcome == "fail" for c in checks) else 0

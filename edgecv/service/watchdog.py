@@ -1,0 +1,194 @@
+"""The service's own health check: is the loop making progress, and if not, is it still worth waiting?
+
+``ServiceWatchdog`` is a thread that reads the run loop's heartbeats (:class:`~edgecv.pipeline.progress.Progress`)
+and the live sources' loss times, and turns them into the three things systemd hears from us:
+
+* ``READY=1`` once the loop runs (a camera absent at boot still counts: its grabber is retrying, and
+  ``STATUS=`` says so; failing the start would only make systemd restart a process that was doing the
+  right thing);
+* ``WATCHDOG=1`` pings while frames flow, or while a stall is younger than ``recovery_deadline_s``;
+* ``STATUS=`` with the state and FPS.
+
+Two things are beyond in-process repair and are *fatal*: an inference running past
+``inference_deadline_s`` (a stuck ``invoke()`` cannot be interrupted) and a stall past
+``recovery_deadline_s``. Then pings stop and ``on_fatal`` is called once; the CLI's handler stops the
+pipeline and exits non-zero, and systemd's ``Restart=on-failure`` starts a fresh process. Reopening a lost
+source with backoff is not done here: the source's grabber thread already does it, and closing a device from
+another thread while a read is stuck in its driver crashes some drivers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from ..config.service import ServiceConfig
+from ..pipeline.progress import Progress
+from .notify import Notifier
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.2  # how often the state is assessed; pings and status go out on their own periods
+
+
+class Watched(Protocol):
+    """What the watchdog reads of a pipeline."""
+
+    progress: Progress
+    frames_out: int
+
+
+class ServiceWatchdog:
+    def __init__(
+        self,
+        pipeline: Watched,
+        sources: Sequence[Any],
+        config: ServiceConfig,
+        notifier: Notifier | None = None,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
+        self._pipeline = pipeline
+        self._sources = sources
+        self._config = config
+        self.notifier = notifier or Notifier()
+        self._on_fatal = on_fatal
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failure: str | None = None  # why the service gave up, once it has
+        self.state = "starting"
+        self.ready = False
+        self.stalls = 0  # times the loop went stall_s without a frame
+        self.stalled_s = 0.0  # total seconds spent stalled (closed stalls)
+        self._stall_start: float | None = None
+        self._fps: float | None = None
+        self._fps_mark: tuple[float, int] | None = None
+        self._stopped_at: float | None = None
+
+    # -- control ----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="edgecv-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self, status: str = "stopping") -> None:
+        """Tell systemd we are stopping (``STOPPING=1``) and end the thread; idempotent, signal-safe."""
+        if not self._stop.is_set():
+            self._stopped_at = time.monotonic()
+            self._stop.set()
+            self.notifier.stopping(status)
+
+    @property
+    def stop_deadline(self) -> float:
+        """Monotonic time by which the stop must be done: ``stop_deadline_s`` after it was asked for."""
+        start = self._stopped_at if self._stopped_at is not None else time.monotonic()
+        return start + self._config.stop_deadline_s
+
+    def join(self, timeout: float = 1.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def summary(self) -> dict[str, Any]:
+        """The ``service`` block of the run summary."""
+        return {
+            "service": {
+                "state": self.state,
+                "stalls": self.stalls,
+                "stalled_s": round(self.stalled_s, 2),
+                "failure": self.failure,
+            }
+        }
+
+    # -- the thread -------------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        ping_every = self.notifier.watchdog_interval_s
+        last_ping = last_status = float("-inf")
+        last_state = ""
+        while not self._stop.wait(TICK_S):
+            now = time.monotonic()
+            state, fatal = self.assess(now)
+            if self.failure is not None:
+                continue  # gave up: no pings, nothing more to say
+            if fatal is not None:
+                self._fail(fatal)
+                continue
+            if not self.ready and self._pipeline.progress.started is not None:
+                self.ready = True
+                self.notifier.ready(state)
+                log.info("service ready: %s", state)
+                last_status, last_state = now, state
+            if ping_every is not None and now - last_ping >= ping_every:
+                self.notifier.watchdog()
+                last_ping = now
+            kind = state.split(":", 1)[0]
+            if kind != last_state.split(":", 1)[0] or now - last_status >= self._config.status_interval_s:
+                if kind != last_state.split(":", 1)[0] and self.ready:
+                    log.info("state: %s", state)
+                self.notifier.status(state)
+                last_status, last_state = now, state
+
+    def assess(self, now: float) -> tuple[str, str | None]:
+        """``(state text, fatal reason or None)`` at monotonic time ``now``; updates stall counters."""
+        progress = self._pipeline.progress
+        config = self._config
+        inference = progress.inference_age(now)
+        if inference > config.inference_deadline_s:
+            return self._set("failed"), (
+                f"inference has been running for {inference:.1f} s (service.inference_deadline_s = "
+                f"{config.inference_deadline_s:g}): the interpreter or accelerator is hung"
+            )
+        if progress.started is None:
+            return self._set("starting: loading"), None
+        last = progress.frame if progress.frame is not None else progress.started
+        idle = now - last
+        stalled = idle > config.stall_s
+        if stalled and self._stall_start is None:
+            self._stall_start = last
+            self.stalls += 1
+            log.warning("no frame for %.1f s; waiting for the source to recover", idle)
+        elif not stalled and self._stall_start is not None:
+            took = now - self._stall_start
+            self.stalled_s += took
+            self._stall_start = None
+            log.info("frames flow again after %.1f s", took)
+        if stalled and config.recovery_deadline_s is not None and idle > config.recovery_deadline_s:
+            return self._set("failed"), (
+                f"no frame for {idle:.0f} s (service.recovery_deadline_s = {config.recovery_deadline_s:g}): "
+                "giving up so that systemd restarts edgecv"
+            )
+        lost = [(s.name, s.lost_since) for s in self._sources if getattr(s, "lost_since", None) is not None]
+        if lost:
+            name, since = lost[0]
+            if progress.frame is None:
+                return self._set(f"waiting: for {name}, unavailable for {now - since:.0f} s, retrying"), None
+            return self._set(f"reconnecting: {name}, lost {now - since:.0f} s ago"), None
+        if stalled:
+            return self._set(f"stalled: no frame for {idle:.0f} s"), None
+        fps = self._rate(now)
+        rate = f"{fps:.1f} fps, " if fps is not None else ""
+        return self._set(f"running: {rate}{self._pipeline.frames_out} frames"), None
+
+    def _rate(self, now: float) -> float | None:
+        """FPS over the last couple of seconds (None until measured): steady to read, recent enough to mean now."""
+        frames = self._pipeline.frames_out
+        if self._fps_mark is None:
+            self._fps_mark = (now, frames)
+        elif now - self._fps_mark[0] >= min(self._config.status_interval_s, 2.0):
+            mark_time, mark_frames = self._fps_mark
+            self._fps = (frames - mark_frames) / (now - mark_time)
+            self._fps_mark = (now, frames)
+        return self._fps
+
+    def _set(self, state: str) -> str:
+        self.state = state.split(":", 1)[0]
+        return state
+
+    def _fail(self, reason: str) -> None:
+        self.failure = reason
+        log.error("watchdog: %s", reason)
+        self.notifier.status(f"failed: {reason}")
+        if self._on_fatal is not None:
+            self._on_fatal(reason)
