@@ -41,7 +41,7 @@ class NotifyListener:
         while not self._stop.is_set():
             try:
                 data = self.sock.recv(4096)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -128,7 +128,9 @@ class MjpegServer:
         self._server = Server(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         self._alive.set()
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         self._alive.clear()  # streaming handlers end their loop and close their connection

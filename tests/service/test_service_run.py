@@ -56,7 +56,14 @@ def test_camera_absent_at_start_then_lost_and_back_without_a_restart(
         "EDGECV_SERVICE__RECOVERY_DEADLINE_S": "60",
     }
     child = spawn_edgecv(
-        "run", "--model", str(detector_model), "--source", mjpeg_server.url, "--summary-json", str(summary), env=env
+        "run",
+        "--model",
+        str(detector_model),
+        "--source",
+        mjpeg_server.url,
+        "--summary-json",
+        str(summary),
+        env=env,
     )
     ready = notify_socket.wait_for("READY", "1", timeout=120)
     assert "waiting" in notify_socket.statuses()[0], notify_socket.statuses()
