@@ -21,13 +21,13 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every ``xyxy`` box of ``a`` with every box of ``b``: ``float[len(a), len(b)]``."""
     if a.shape[0] == 0 or b.shape[0] == 0:
         return np.zeros((a.shape[0], b.shape[0]))
-    ax1, ay1, ax2, ay2 = (a[:, i : i + 1] for i in range(4))
-    bx1, by1, bx2, by2 = (b[:, i] for i in range(4))
-    iw = np.clip(np.minimum(ax2, bx2) - np.maximum(ax1, bx1), 0, None)
-    ih = np.clip(np.minimum(ay2, by2) - np.maximum(ay1, by1), 0, None)
-    inter = iw * ih
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / np.maximum(union, 1e-9)
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    wh = np.maximum(bottom_right - top_left, 0.0)
+    inter = wh[..., 0] * wh[..., 1]
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def _lap_solver() -> Callable[[np.ndarray, float], Assignment]:
@@ -38,7 +38,7 @@ def _lap_solver() -> Callable[[np.ndarray, float], Assignment]:
 
     def solve(cost: np.ndarray, max_cost: float) -> Assignment:
         _, x, _ = lap.lapjv(cost, extend_cost=True, cost_limit=max_cost)
-        rows = np.flatnonzero(x >= 0)
+        rows = (x >= 0).nonzero()[0]
         return rows, x[rows].astype(np.intp)
 
     return solve
@@ -71,4 +71,10 @@ def assign(cost: np.ndarray, max_cost: float) -> Assignment:
             return (np.zeros(1, np.intp), np.array([j])) if cost[0, j] <= max_cost else (_EMPTY, _EMPTY)
         i = int(np.argmin(cost[:, 0]))
         return (np.array([i]), np.zeros(1, np.intp)) if cost[i, 0] <= max_cost else (_EMPTY, _EMPTY)
+    admissible = cost <= max_cost
+    if admissible.sum(axis=0).max() <= 1 and admissible.sum(axis=1).max() <= 1:
+        # No row or column has a choice to make (objects apart from each other, the usual case): the
+        # admissible pairs are the optimum, without the solver's set-up cost.
+        rows, cols = np.nonzero(admissible)
+        return rows, cols
     return _solve(cost, max_cost)

@@ -6,6 +6,8 @@ its score history says it is real, and updates are sent for changes a person wou
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 
 from ..config.tracker import EventsConfig, GateConfig
@@ -24,8 +26,8 @@ class Reporter:
         hits = int(table.hits[row])
         if hits < gate.min_hits:
             return False
-        recent = table.history[row, : min(hits, SCORE_HISTORY)]
-        return float(np.median(recent)) >= gate.min_score
+        # statistics.median on <= 10 floats is ~20x faster than np.median's generic machinery.
+        return statistics.median(table.history[row, : min(hits, SCORE_HISTORY)].tolist()) >= gate.min_score
 
     def on_frame(self, table: TrackTable, rows: np.ndarray, ts: float) -> list[TrackEvent]:
         """Events for the tracks matched in this frame (``rows``)."""
@@ -45,10 +47,10 @@ class Reporter:
 
     def _changed(self, table: TrackTable, rows: np.ndarray) -> np.ndarray:
         box, before = table.box[rows], table.event_box[rows]
-        centre = (box[:, :2] + box[:, 2:]) * 0.5
-        centre_before = (before[:, :2] + before[:, 2:]) * 0.5
+        # Centre displacement doubled = (x1 + x2) - (x1' + x2'); compared with twice the allowed distance.
+        shift = (box[:, :2] + box[:, 2:]) - (before[:, :2] + before[:, 2:])
         size = np.maximum((before[:, 2:] - before[:, :2]).max(axis=1), 1.0)
-        moved = np.hypot(*(centre - centre_before).T) > self.events.min_move * size
+        moved = (shift * shift).sum(axis=1) > (2 * self.events.min_move * size) ** 2
         rescored = np.abs(table.score[rows] - table.event_score[rows]) > self.events.min_score_change
         reclassed = table.class_id[rows] != table.event_class[rows]
         return rows[moved | rescored | reclassed]

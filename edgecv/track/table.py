@@ -13,7 +13,7 @@ _FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "ids": (np.int64, ()),  # -1 while tentative: ids are spent only on confirmed tracks
     "status": (np.int8, ()),
     "mean": (np.float64, (8,)),
-    "cov": (np.float64, (8, 8)),
+    "cov": (np.float64, (3, 4)),  # per coordinate: var(pos), cov(pos, vel), var(vel)
     "hits": (np.int32, ()),  # frames matched so far
     "first_seen": (np.float64, ()),
     "last_seen": (np.float64, ()),
@@ -22,7 +22,6 @@ _FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "score": (np.float32, ()),
     "top_score": (np.float32, ()),
     "box": (np.float32, (4,)),  # latest observed box: what is reported, never the filter's guess
-    "last_box": (np.float32, (4,)),  # box at the previous sighting (velocity after an occlusion)
     "history": (np.float32, (SCORE_HISTORY,)),
     "reported": (np.bool_, ()),
     "event_ts": (np.float64, ()),  # last new/update event: rate limit and change baselines
@@ -47,7 +46,6 @@ class TrackTable:
     score: np.ndarray
     top_score: np.ndarray
     box: np.ndarray
-    last_box: np.ndarray
     history: np.ndarray
     reported: np.ndarray
     event_ts: np.ndarray
@@ -83,7 +81,6 @@ class TrackTable:
             "score": scores.astype(np.float32),
             "top_score": scores.astype(np.float32),
             "box": boxes.astype(np.float32),
-            "last_box": boxes.astype(np.float32),
             "history": history,
             "reported": np.zeros(n, np.bool_),
             "event_ts": np.full(n, ts),

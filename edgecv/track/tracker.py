@@ -74,20 +74,22 @@ class ByteTracker:
         kalman.predict(t.mean, t.cov, dt)
 
         scores = detections.scores
-        high = np.flatnonzero(scores >= cfg.high_score)
-        low = np.flatnonzero((scores >= cfg.low_score) & (scores < cfg.high_score))
+        is_high = scores >= cfg.high_score
+        high = is_high.nonzero()[0]
+        low = (~is_high & (scores >= cfg.low_score)).nonzero()[0]
         status = t.status
-        # Stage 1: high detections against every track that has an id (seen last frame or lost).
-        pool = np.flatnonzero(status != TENTATIVE)
-        # One Hungarian round over seen and lost tracks together, as ByteTrack does: DeepSORT's cascade
-        # (recently seen tracks first) cost IDF1 on TUD-Stadtmitte with simulated detections.
-        rows1, cols1 = self._match(pool, detections, high, cfg.match_iou)
+        # Stage 1: high detections against every track that has an id (seen last frame or lost). One
+        # Hungarian round over both, as ByteTrack does: DeepSORT's cascade (recently seen tracks first) cost
+        # IDF1 on TUD-Stadtmitte with simulated detections.
+        rows1, cols1 = self._match((status != TENTATIVE).nonzero()[0], detections, high, cfg.match_iou)
         # Stage 2: low detections keep alive only tracks seen in the previous frame.
-        left = np.setdiff1d(pool[status[pool] == CONFIRMED], rows1, assume_unique=True)
-        rows2, cols2 = self._match(left, detections, low, cfg.low_match_iou)
+        seen = status == CONFIRMED
+        seen[rows1] = False
+        rows2, cols2 = self._match(seen.nonzero()[0], detections, low, cfg.low_match_iou)
         # Stage 3: tentative tracks take what high detections are left.
-        high_left = np.setdiff1d(high, cols1, assume_unique=True)
-        rows3, cols3 = self._match(np.flatnonzero(status == TENTATIVE), detections, high_left, cfg.match_iou)
+        is_high[cols1] = False
+        high_left = is_high.nonzero()[0]
+        rows3, cols3 = self._match((status == TENTATIVE).nonzero()[0], detections, high_left, cfg.match_iou)
 
         rows = np.concatenate([rows1, rows2, rows3])
         cols = np.concatenate([cols1, cols2, cols3])
@@ -104,8 +106,8 @@ class ByteTracker:
         events = self.reporter.on_frame(t, rows, ts)
 
         events += self._age(rows, ts)
-        starters = np.setdiff1d(high_left, cols3, assume_unique=True)
-        starters = starters[scores[starters] >= cfg.new_track_score]
+        is_high[cols3] = False
+        starters = (is_high & (scores >= cfg.new_track_score)).nonzero()[0]
         if starters.size:
             t.add(detections.boxes[starters], scores[starters], detections.class_ids[starters], ts)
             if cfg.confirm_hits <= 1:
@@ -127,16 +129,16 @@ class ByteTracker:
         t.history[rows, t.hits[rows] % SCORE_HISTORY] = scores
         t.hits[rows] += 1
         t.last_seen[rows] = ts
-        t.last_box[rows] = t.box[rows]
         t.box[rows] = boxes
         t.score[rows] = scores
         t.top_score[rows] = np.maximum(t.top_score[rows], scores)
-        # Class by score-weighted vote with hysteresis: one odd frame does not flip a car into a truck.
-        same = t.class_id[rows] == dets.class_ids[cols]
-        votes = t.class_votes[rows] + np.where(same, scores, -scores)
-        flip = votes < 0
-        t.class_id[rows[flip]] = dets.class_ids[cols[flip]]
-        t.class_votes[rows] = np.where(flip, -votes, votes)
+        if not self.config.class_consistent:
+            # Class by score-weighted vote with hysteresis: one odd frame does not flip a car into a truck.
+            same = t.class_id[rows] == dets.class_ids[cols]
+            votes = t.class_votes[rows] + np.where(same, scores, -scores)
+            flip = votes < 0
+            t.class_id[rows[flip]] = dets.class_ids[cols[flip]]
+            t.class_votes[rows] = np.where(flip, -votes, votes)
 
     def _age(self, matched: np.ndarray, ts: float) -> list[TrackEvent]:
         """Unmatched tracks: tentative ones die, confirmed ones become lost, lost ones expire."""
@@ -151,7 +153,7 @@ class ByteTracker:
         dead = missed & ((t.status == TENTATIVE) | (lost & (ts - t.last_seen > self.config.lost_s)))
         if not dead.any():
             return []
-        events = self.reporter.on_end(t, np.flatnonzero(dead))
+        events = self.reporter.on_end(t, dead.nonzero()[0])
         t.keep(~dead)
         return events
 

@@ -38,4 +38,44 @@ def test_batched_update_equals_one_by_one():
         m_i, c_i = kalman.update(mean[i : i + 1], cov[i : i + 1], z[i : i + 1])
         np.testing.assert_allclose(m_all[i], m_i[0])
         np.testing.assert_allclose(c_all[i], c_i[0])
-    np.testing.assert_allclose(c_all, c_all.transpose(0, 2, 1), atol=1e-9)
+
+
+def _full_filter(box, z, dt):
+    """The textbook 8x8 filter with the same noise: the blockwise one must agree with it exactly."""
+    mean, cov3 = kalman.initiate(box)
+    p = np.zeros((8, 8))
+    for c in range(4):
+        p[c, c], p[c, c + 4], p[c + 4, c], p[c + 4, c + 4] = (
+            cov3[0, 0, c],
+            cov3[0, 1, c],
+            cov3[0, 1, c],
+            cov3[0, 2, c],
+        )
+    x = mean[0]
+    f = np.eye(8)
+    f[:4, 4:] = dt * np.eye(4)
+    scale = np.maximum(np.r_[x[2:4], x[2:4]], 1)
+    steps = dt * kalman.REFERENCE_FPS
+    q = np.diag(
+        np.r_[
+            (kalman.POSITION_WEIGHT * scale) ** 2 * steps, (kalman.VELOCITY_WEIGHT * 30 * scale) ** 2 * steps
+        ]
+    )
+    x, p = f @ x, f @ p @ f.T + q
+    h = np.eye(4, 8)
+    r = np.diag((kalman.POSITION_WEIGHT * np.maximum(np.r_[x[2:4], x[2:4]], 1)) ** 2)
+    k = p @ h.T @ np.linalg.inv(h @ p @ h.T + r)
+    x = x + k @ (kalman.xyxy_to_cxcywh(z)[0] - h @ x)
+    return x, p - k @ h @ p
+
+
+def test_blockwise_filter_equals_the_full_matrix_filter():
+    box = np.array([[10.0, 20, 50, 120]])
+    z = np.array([[14.0, 22, 55, 121]])
+    mean, cov = kalman.initiate(box)
+    kalman.predict(mean, cov, 0.07)
+    mean, cov = kalman.update(mean, cov, z)
+    x, p = _full_filter(box, z, 0.07)
+    np.testing.assert_allclose(mean[0], x, rtol=1e-9)
+    for c in range(4):
+        np.testing.assert_allclose(cov[0, :, c], [p[c, c], p[c, c + 4], p[c + 4, c + 4]], rtol=1e-9)
