@@ -13,6 +13,7 @@ help:
 	@echo "make test-py310 unit tests on Python 3.10 with numpy<2 (Jetson / Pi OS Bookworm)"
 	@echo "make lint       ruff"
 	@echo "make bench      benchmarks in tools/bench (needs ../shared/assets)"
+	@echo "make soak       service soak: SOAK_MINUTES (30) on a looping clip, broker restarted every SOAK_BROKER_RESTART_S (300)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +56,10 @@ test-py310: $(VENV)-py310/.dev
 
 bench: $(VENV)/.dev
 	@for b in tools/bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Not EDGECV_ variables: the config loader rejects unknown ones. The report lands in SOAK_REPORT.
+soak: $(VENV)/.dev
+	SOAK_REPORT=$${SOAK_REPORT:-soak-report.json} $(BIN)/python -m pytest -q -s -m slow tests/service/test_soak.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-py310 build *.egg-info
