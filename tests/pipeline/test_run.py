@@ -22,8 +22,12 @@ from edgecv.pipeline.loop import Pipeline
 from ..cli.helpers import REPO, edgecv
 
 
-def frame_lines(stdout: str) -> list[dict]:
+def json_lines(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def frame_lines(stdout: str) -> list[dict]:
+    return [line for line in json_lines(stdout) if line.get("type") == "frame"]
 
 
 def test_run_prints_one_valid_line_per_frame_and_a_summary(
@@ -177,7 +181,7 @@ def test_detect_command_json_and_unreadable_images(
     broken.write_bytes(b"not a jpeg")
     result = edgecv("detect", "--model", str(yolov8n), str(images[0]), str(broken), str(images[1]))
     assert result.returncode == 0, result.stderr
-    lines = frame_lines(result.stdout)
+    lines = json_lines(result.stdout)
     assert [line["image"] for line in lines] == [str(images[0]), str(images[1])]
     for line in lines:
         assert set(line) == {"image", "width", "height", "detections"}
