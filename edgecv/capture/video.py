@@ -19,6 +19,11 @@ class VideoFileSource(FrameSource):
 
     ``loop`` starts again at the end (``seq`` keeps counting); otherwise ``read`` returns ``None`` at the end.
     ``max_fps`` sleeps between frames, to replay a recording at roughly camera speed.
+
+    Frames are stamped in the recording's own time: the moment the file was opened plus ``seq`` divided by
+    the file's frame rate. A tracker whose memory is in seconds then sees the clip's real timing whether it
+    is processed at 5 or 500 frames per second, and two runs over one file see the same intervals. A file
+    that states no frame rate is stamped with the wall clock.
     """
 
     live = False
@@ -35,11 +40,17 @@ class VideoFileSource(FrameSource):
         self._cap: cv2.VideoCapture | None = None
         self._in_pass = 0  # frames read since the last (re)start: a loop over an empty file must end
         self._ended = False
+        self._t0 = 0.0
+        self._frame_s: float | None = None
 
     def open(self) -> None:
         if self._cap is not None:
             return
         self._cap = self._open_capture()
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        # Containers without a rate report 0, and some broken ones absurd values: fall back to the clock.
+        self._frame_s = 1.0 / fps if 0.5 <= fps <= 1000 else None
+        self._t0 = time.time()
 
     def _open_capture(self) -> cv2.VideoCapture:
         if not self.path.exists():
@@ -71,7 +82,9 @@ class VideoFileSource(FrameSource):
             self._ended = True
             return None
         self._in_pass += 1
-        frame = Frame(image=as_bgr(image), seq=self.stats.frames, ts=time.time(), source_id=self.source_id)
+        seq = self.stats.frames
+        ts = self._t0 + seq * self._frame_s if self._frame_s is not None else time.time()
+        frame = Frame(image=as_bgr(image), seq=seq, ts=ts, source_id=self.source_id)
         self.stats.frames += 1
         return frame
 
