@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PY310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -n1)
+PY310 ?= $(shell p=$$(ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -n1); [ -n "$$p" ] && echo "$$p" || command -v python3.10)
 PIP_FLAGS ?= --disable-pip-version-check -q
 
 .PHONY: demo run test mosquitto test-unit test-py310 lint bench soak clean help

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EdgecvError
-from . import check, config, detect, run, service
+from . import bench, check, config, detect, run, service
 from . import eval as eval_command
 
 COMMANDS = {
@@ -19,6 +19,7 @@ COMMANDS = {
     "config": config,
     "service": service,
     "eval": eval_command,
+    "bench": bench,
 }
 
 
