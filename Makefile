@@ -23,8 +23,9 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev]'
+# The suite converts small checkpoints, so it installs the [convert] extra (TensorFlow, CPU torch: ~3.7 GB).
+$(VENV)/.dev: pyproject.toml constraints/convert.txt | $(BIN)/python
+	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev,convert]' -c constraints/convert.txt
 	touch $@
 
 demo: $(VENV)/.runtime

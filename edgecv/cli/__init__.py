@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except EdgecvError as exc:
-        logging.shutdown()
+        for handler in logging.getLogger().handlers:
+            handler.flush()  # log lines before the error line, never after it
         print(f"edgecv: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
