@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import ConfigError
 from . import eval_detect
 from .common import add_config_flag, settings_from
 
@@ -24,10 +25,16 @@ def _track_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flag(parser)
     parser.add_argument(
         "sequences",
-        nargs="+",
+        nargs="*",
         metavar="SEQDIR",
         help="MOTChallenge sequence folders (seqinfo.ini, gt/, det/)",
     )
+    parser.add_argument(
+        "--recorded",
+        metavar="FILE",
+        help="score a recording of 'edgecv run --record FILE' instead (needs --gt)",
+    )
+    parser.add_argument("--gt", metavar="GT", help="MOT ground truth (gt.txt) of the recorded clip")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -35,7 +42,21 @@ def _track_main(args: argparse.Namespace) -> int:
     from ..evaluate.tracking import evaluate_tracking  # the [eval] extra: imported only when asked for
 
     settings = settings_from(args)
-    result = evaluate_tracking(args.sequences, settings.tracker)
+    if args.recorded or args.gt:
+        if not (args.recorded and args.gt) or args.sequences:
+            raise ConfigError(
+                "--recorded and --gt go together, without sequence folders",
+                "edgecv eval track --recorded run.jsonl --gt gt.txt",
+            )
+        from ..evaluate.tracking import evaluate_recording
+
+        result = evaluate_recording(args.recorded, args.gt)
+    elif not args.sequences:
+        raise ConfigError(
+            "nothing to score", "pass MOTChallenge sequence folders, or --recorded FILE --gt gt.txt"
+        )
+    else:
+        result = evaluate_tracking(args.sequences, settings.tracker)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -46,7 +67,7 @@ def _track_main(args: argparse.Namespace) -> int:
     for name, r in rows:
         print(
             f"{name:<24} {r['mota']:>6.3f} {r['idf1']:>6.3f} {r['hota']:>6.3f} {r['id_switches']:>5d} "
-            f"{r['ms_per_frame']:>9.3f}"
+            f"{r.get('ms_per_frame', float('nan')):>9.3f}"
         )
     return 0
 

@@ -9,7 +9,9 @@ import signal
 import sys
 from pathlib import Path
 
+from ..detect.detector import Detector
 from ..errors import EdgecvError
+from ..output import StdoutSink
 from ..pipeline.build import build_detector, build_sinks, build_sources, build_tracker_factory
 from ..pipeline.loop import Pipeline
 from ..pipeline.summary import summary_dict, summary_text
@@ -31,6 +33,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     parser.add_argument("--summary-json", metavar="PATH", help="write the run summary as JSON to PATH")
+    parser.add_argument(
+        "--record",
+        metavar="PATH",
+        help="also write every frame and event line (with track ids) to PATH, for 'edgecv eval track --recorded'",
+    )
+
+
+def record_sink(path: Path, detector: Detector, several_sources: bool) -> StdoutSink:
+    """The stdout JSON lines, every frame included, into a file: a replay that eval track can score."""
+    try:
+        stream = path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise EdgecvError(
+            f"cannot write the recording {path}: {exc.strerror}", "check --record's folder"
+        ) from None
+    return StdoutSink(
+        detector.labels, stream=stream, include_empty=True, with_source=several_sources, owns_stream=True
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -41,6 +61,8 @@ def main(args: argparse.Namespace) -> int:
     detector = build_detector(settings)
     timings = StageTimes()
     sinks = build_sinks(settings, detector, sources, timings)
+    if args.record:
+        sinks.append(record_sink(Path(args.record), detector, len(sources) > 1))
     for source in sources:
         source.open()
     pipeline = Pipeline(
@@ -90,7 +112,9 @@ def main(args: argparse.Namespace) -> int:
     if args.summary_json:
         Path(args.summary_json).write_text(json.dumps(summary, indent=2) + "\n")
     if watchdog.failure is not None:
-        raise EdgecvError(f"watchdog: {watchdog.failure}", "systemd restarts the service (Restart=on-failure)")
+        raise EdgecvError(
+            f"watchdog: {watchdog.failure}", "systemd restarts the service (Restart=on-failure)"
+        )
     if result.frames == 0 and result.errors:
         raise EdgecvError(result.errors[0])
     return 0

@@ -74,7 +74,7 @@ def read_sequence(path: str | Path) -> MotSequence:
             "pass sequence folders holding seqinfo.ini, gt/gt.txt and det/det.txt",
         )
     seq = info["Sequence"]
-    gt, gt_columns = _read_rows(path / "gt" / "gt.txt", 9)
+    gt, has_classes = read_ground_truth(path / "gt" / "gt.txt")
     det, _ = _read_rows(path / "det" / "det.txt", 7)
     return MotSequence(
         name=seq.get("name", path.name),
@@ -83,8 +83,14 @@ def read_sequence(path: str | Path) -> MotSequence:
         length=seq.getint("seqLength", int(max(gt[:, 0].max(initial=0), det[:, 0].max(initial=0)))),
         gt=gt,
         det=det[:, [0, 2, 3, 4, 5, 6]],
-        has_classes=gt_columns == 9,
+        has_classes=has_classes,
     )
+
+
+def read_ground_truth(path: Path) -> tuple[np.ndarray, bool]:
+    """``gt.txt`` as ``float64[K, 9]`` rows, and whether its 8th column is a class (MOT16/17's 9 columns)."""
+    gt, columns = _read_rows(path, 9)
+    return gt, columns == 9
 
 
 def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:

@@ -24,12 +24,14 @@ class StdoutSink(SinkBase):
         include_empty: bool = True,
         decimals: int = 2,
         with_source: bool = False,
+        owns_stream: bool = False,
     ) -> None:
         self.labels = labels
         self.stream = stream or sys.stdout
         self.include_empty = include_empty
         self.decimals = decimals
         self.with_source = with_source
+        self.owns_stream = owns_stream  # a file this sink opened, closed with it
         self.lines = 0
 
     def write_frame(self, frame: Frame, detections: Detections) -> None:
@@ -58,3 +60,5 @@ class StdoutSink(SinkBase):
     def close(self) -> None:
         with contextlib.suppress(BrokenPipeError, ValueError):
             self.stream.flush()
+            if self.owns_stream:
+                self.stream.close()
