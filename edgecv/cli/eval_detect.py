@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..evaluate.annotations import load_annotations
+from ..evaluate.annotations import annotated_images, load_annotations
 from ..evaluate.detection import evaluate, list_images
 from ..evaluate.plot import write_pr_plot
 from ..pipeline.build import build_detector
@@ -59,13 +59,7 @@ def main(args: argparse.Namespace) -> int:
     images = list_images(args.images)
     names = detector.labels.names
     truth = load_annotations(args.annotations, images, names)
-    known = {Path(img["file_name"]).name for img in truth["images"]}
-    scored = [p for p in images if p.name in known]
-    if not scored:
-        raise ConfigError(
-            f"none of the {len(images)} images in {args.images} appear in {args.annotations}",
-            "check that the annotations' file_name entries match the image files",
-        )
+    scored = annotated_images(images, truth, args.annotations)
     report = evaluate(detector, scored, truth, operating_conf)
     report["model"] = str(detector.model_path)
     args.report.parent.mkdir(parents=True, exist_ok=True)

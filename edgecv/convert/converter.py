@@ -247,11 +247,7 @@ def _annotations(options: ConvertOptions, held: list[Path], names: list[str | No
 
 
 def _annotated_only(held: list[Path], annotations: dict[str, Any], options: ConvertOptions) -> list[Path]:
-    known = {Path(image["file_name"]).name for image in annotations["images"]}
-    kept = [p for p in held if p.name in known]
-    if not kept:
-        raise ConfigError(
-            f"none of the {len(held)} validation images is in {options.val_annotations}",
-            "pass --val-images with the annotated images, or annotations that cover the calibration folder",
-        )
-    return kept
+    from ..evaluate.annotations import annotated_images
+
+    assert options.val_annotations is not None
+    return annotated_images(held, annotations, options.val_annotations)

@@ -94,6 +94,18 @@ def load_annotations(path: Path, images: Sequence[Path], names: Sequence[str | N
     return load_coco(path)
 
 
+def annotated_images(images: Sequence[Path], truth: dict[str, Any], annotations: Path) -> list[Path]:
+    """The images the ground truth covers (by file name); none at all is an error worth stopping for."""
+    known = {Path(image["file_name"]).name for image in truth["images"]}
+    kept = [path for path in images if path.name in known]
+    if not kept:
+        raise ConfigError(
+            f"none of the {len(images)} images is in {annotations}",
+            "check that the annotations' file_name entries match the image files",
+        )
+    return kept
+
+
 def _image_size(path: Path) -> tuple[int, int]:
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:

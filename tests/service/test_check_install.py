@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,19 +13,9 @@ import yaml
 
 from edgecv.config import load_settings
 
+from ..cli.helpers import edgecv
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def edgecv(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("EDGECV_")}
-    return subprocess.run(
-        [sys.executable, "-m", "edgecv", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=timeout,
-        cwd=REPO,
-    )
 
 
 def rows(stdout: str) -> dict[str, tuple[str, str]]:
