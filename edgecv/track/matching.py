@@ -37,7 +37,7 @@ def _lap_solver() -> Callable[[np.ndarray, float], Assignment]:
         return _scipy_solve
 
     def solve(cost: np.ndarray, max_cost: float) -> Assignment:
-        _, x, _ = lap.lapjv(cost, extend_cost=True, cost_limit=max_cost)
+        x, _ = lap.lapjv(cost, extend_cost=True, cost_limit=max_cost, return_cost=False)
         rows = (x >= 0).nonzero()[0]
         return rows, x[rows].astype(np.intp)
 
@@ -72,7 +72,10 @@ def assign(cost: np.ndarray, max_cost: float) -> Assignment:
         i = int(np.argmin(cost[:, 0]))
         return (np.array([i]), np.zeros(1, np.intp)) if cost[i, 0] <= max_cost else (_EMPTY, _EMPTY)
     admissible = cost <= max_cost
-    if admissible.sum(axis=0).max() <= 1 and admissible.sum(axis=1).max() <= 1:
+    pairs = np.count_nonzero(admissible)
+    if pairs == 0:
+        return _EMPTY, _EMPTY
+    if pairs == np.count_nonzero(admissible.any(axis=0)) == np.count_nonzero(admissible.any(axis=1)):
         # No row or column has a choice to make (objects apart from each other, the usual case): the
         # admissible pairs are the optimum, without the solver's set-up cost.
         rows, cols = np.nonzero(admissible)

@@ -31,29 +31,45 @@ class Reporter:
 
     def on_frame(self, table: TrackTable, rows: np.ndarray, ts: float) -> list[TrackEvent]:
         """Events for the tracks matched in this frame (``rows``)."""
-        rows = rows[table.status[rows] == CONFIRMED]
+        return self.on_confirmed(table, rows[table.status[rows] == CONFIRMED], ts)
+
+    def on_confirmed(self, table: TrackTable, rows: np.ndarray, ts: float) -> list[TrackEvent]:
+        """``on_frame`` for rows known to be confirmed tracks."""
         if rows.size == 0:
             return []
         out: list[TrackEvent] = []
-        unreported = rows[~table.reported[rows]]
-        for row in unreported.tolist():
-            if self._passes_gate(table, row):
-                table.reported[row] = True
-                out.append(self._mark(table, row, "new", ts))
-        due = rows[table.reported[rows] & (ts - table.event_ts[rows] >= self.events.min_interval_s)]
-        if due.size:
-            out.extend(self._mark(table, row, "update", ts) for row in self._changed(table, due).tolist())
+        reported = table.reported[rows]
+        if not reported.all():
+            for row in rows[~reported].tolist():
+                if self._passes_gate(table, row):
+                    table.reported[row] = True
+                    out.append(self._mark(table, row, "new", ts))
+            if out:
+                reported = table.reported[rows]
+        due = reported & (ts - table.event_ts[rows] >= self.events.min_interval_s)
+        if due.any():
+            out.extend(
+                self._mark(table, row, "update", ts) for row in self._changed(table, rows[due]).tolist()
+            )
         return out
 
     def _changed(self, table: TrackTable, rows: np.ndarray) -> np.ndarray:
-        box, before = table.box[rows], table.event_box[rows]
+        box, before = table.box_t.take(rows, axis=1), table.event_box_t.take(rows, axis=1)  # [4, k]
         # Centre displacement doubled = (x1 + x2) - (x1' + x2'); compared with twice the allowed distance.
-        shift = (box[:, :2] + box[:, 2:]) - (before[:, :2] + before[:, 2:])
-        size = np.maximum((before[:, 2:] - before[:, :2]).max(axis=1), 1.0)
-        moved = (shift * shift).sum(axis=1) > (2 * self.events.min_move * size) ** 2
-        rescored = np.abs(table.score[rows] - table.event_score[rows]) > self.events.min_score_change
-        reclassed = table.class_id[rows] != table.event_class[rows]
-        return rows[moved | rescored | reclassed]
+        shift = box[:2] + box[2:]
+        shift -= before[:2] + before[2:]
+        shift *= shift
+        extent = before[2:] - before[:2]
+        size = np.maximum(extent[0], extent[1])  # the larger side, at least one pixel
+        np.maximum(size, 1.0, out=size)
+        size *= 2 * self.events.min_move
+        size *= size
+        changed = shift[0] + shift[1] > size
+        score = table.score[rows]
+        score -= table.event_score[rows]
+        changed |= np.abs(score, out=score) > self.events.min_score_change
+        changed |= table.class_id[rows] != table.event_class[rows]
+        return rows[changed]
 
     def on_end(self, table: TrackTable, rows: np.ndarray) -> list[TrackEvent]:
         """``end`` for every reported track among ``rows`` (ending now); unreported ones end silently."""
@@ -72,11 +88,11 @@ class Reporter:
 def _event(table: TrackTable, row: int, kind: EventKind) -> TrackEvent:
     return TrackEvent(
         kind=kind,
-        track_id=int(table.ids[row]),
-        class_id=int(table.class_id[row]),
-        score=float(table.score[row]),
-        top_score=float(table.top_score[row]),
+        track_id=table.ids.item(row),
+        class_id=table.class_id.item(row),
+        score=table.score.item(row),
+        top_score=table.top_score.item(row),
         box=table.box[row].copy(),
-        first_seen=float(table.first_seen[row]),
-        last_seen=float(table.last_seen[row]),
+        first_seen=table.first_seen.item(row),
+        last_seen=table.last_seen.item(row),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kalman
+from .kalman import PP, PV, VV
 
 TENTATIVE, CONFIRMED, LOST = 0, 1, 2
 SCORE_HISTORY = 10  # recent scores kept for the gating median (Frigate keeps the same number)
@@ -31,8 +32,17 @@ _FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
 }
 
 
+_COORDINATE_MAJOR = ("mean", "cov", "box", "event_box")
+
+
 class TrackTable:
-    """Rows are tracks; adding and removing rebuild the arrays (rare next to per-frame updates)."""
+    """Rows are tracks; adding and removing rebuild the arrays (rare next to per-frame updates).
+
+    ``mean``, ``cov``, ``box`` and ``event_box`` are stored coordinate-major (Fortran order: the track index varies fastest), and
+    the table keeps coordinate-major views of them that the per-frame maths works on. On a few dozen
+    tracks, numpy's cost is per inner loop: a ``[n, 4]`` row-major operand runs n loops of 4 elements, the
+    same operand coordinate-major runs 4 loops of n. The views are made once per rebuild, not per frame.
+    """
 
     ids: np.ndarray
     status: np.ndarray
@@ -52,10 +62,41 @@ class TrackTable:
     event_box: np.ndarray
     event_score: np.ndarray
     event_class: np.ndarray
+    # coordinate-major views (see the class docstring)
+    mean_t: np.ndarray  # [8, n]: cx, cy, w, h, then their velocities
+    cov_t: np.ndarray  # [3, 4, n]: block (PP, PV, VV), coordinate, track
+    pos_t: np.ndarray  # [4, n]
+    vel_t: np.ndarray  # [4, n]
+    size_vel_t: np.ndarray  # [2, n]
+    size_b: np.ndarray  # [1, 2, n]: (w, h), broadcast over a block's (centre, size) coordinate pairs
+    center_t: np.ndarray  # [2, n, 1]: broadcast against detections laid out [2, 1, m]
+    size_t: np.ndarray  # [2, n, 1]
+    pp3: np.ndarray  # [2, 2, n]: a covariance block as (centre | size) x (x | y) x track
+    pv3: np.ndarray
+    vv3: np.ndarray
+    class_col: np.ndarray  # [n, 1]
+    box_t: np.ndarray  # [4, n]
+    event_box_t: np.ndarray  # [4, n]
 
     def __init__(self) -> None:
         for name, (dtype, shape) in _FIELDS.items():
-            setattr(self, name, np.zeros((0, *shape), dtype))
+            setattr(self, name, np.zeros((0, *shape), dtype, order="F" if name in _COORDINATE_MAJOR else "C"))
+        self._make_views()
+
+    def _set(self, name: str, values: np.ndarray) -> None:
+        setattr(self, name, np.asfortranarray(values) if name in _COORDINATE_MAJOR else values)
+
+    def _make_views(self) -> None:
+        n = self.ids.shape[0]
+        mean_t = self.mean_t = self.mean.T
+        cov_t = self.cov_t = self.cov.transpose(1, 2, 0)
+        self.pos_t, self.vel_t, self.size_vel_t = mean_t[:4], mean_t[4:], mean_t[6:]
+        self.size_b = mean_t[None, 2:4]
+        self.center_t, self.size_t = mean_t[0:2, :, None], mean_t[2:4, :, None]
+        # Coordinate c of a block sits at (c // 2, c % 2): its scale (w or h) is size_b[0, c % 2].
+        self.pp3, self.pv3, self.vv3 = (cov_t[block].reshape(2, 2, n) for block in (PP, PV, VV))
+        self.class_col = self.class_id[:, None]
+        self.box_t, self.event_box_t = self.box.T, self.event_box.T
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -89,8 +130,10 @@ class TrackTable:
             "event_class": class_ids.astype(np.int32),
         }
         for name, values in new.items():
-            setattr(self, name, np.concatenate([getattr(self, name), values]))
+            self._set(name, np.concatenate([getattr(self, name), values]))
+        self._make_views()
 
     def keep(self, mask: np.ndarray) -> None:
         for name in _FIELDS:
-            setattr(self, name, getattr(self, name)[mask])
+            self._set(name, getattr(self, name)[mask])
+        self._make_views()

@@ -16,11 +16,12 @@ from ..config.tracker import GateConfig, TrackerConfig
 from ..detections import Detections
 from . import kalman
 from .events import TrackEvent
-from .matching import assign, iou_matrix
+from .matching import assign
 from .reporting import Reporter
 from .table import CONFIRMED, LOST, SCORE_HISTORY, TENTATIVE, TrackTable
 
 _NEVER = 2.0  # a cost above any admissible IoU cost (1 - IoU <= 1)
+_NONE = np.zeros(0, np.intp)
 
 
 class ByteTracker:
@@ -51,71 +52,106 @@ class ByteTracker:
         self._next_id += n
         return ids
 
-    def _cost(self, rows: np.ndarray, dets: Detections, cols: np.ndarray) -> np.ndarray:
-        """1 - IoU between the predicted boxes of ``rows`` and detections ``cols``; class gating applied."""
+    def _cost(self, dets: Detections) -> np.ndarray:
+        """1 - IoU between every track's predicted box and every detection; class gating applied.
+
+        Computed once per frame for all three stages (each stage reads its rows and columns): IoU is
+        elementwise, so a stage's block is exactly what a per-stage computation would give.
+        """
         t = self.tracks
-        cost = 1.0 - iou_matrix(kalman.cxcywh_to_xyxy(t.mean[rows]), dets.boxes[cols])
+        half = t.size_t * 0.5  # [2, n, 1]
+        a_tl, a_br = t.center_t - half, t.center_t + half
+        boxes = dets.boxes.T  # [4, m]
+        b = np.ascontiguousarray(boxes, np.float64)[:, None, :]  # [4, 1, m]; widened once, not per ufunc
+        wh = np.minimum(a_br, b[2:])  # [2, n, m]
+        wh -= np.maximum(a_tl, b[:2])
+        np.maximum(wh, 0.0, out=wh)
+        inter = wh[0] * wh[1]
+        a_wh, b_wh = a_br - a_tl, boxes[2:] - boxes[:2]  # the detections' areas in their own dtype
+        union = a_wh[0] * a_wh[1] + b_wh[0] * b_wh[1] - inter
+        np.maximum(union, 1e-9, out=union)
+        np.divide(inter, union, out=inter)
+        cost = np.subtract(1.0, inter, out=inter)
         if self.config.class_consistent:
-            cost[t.class_id[rows][:, None] != dets.class_ids[cols][None, :]] = _NEVER
+            np.putmask(cost, t.class_col != dets.class_ids, _NEVER)
         return cost
 
+    @staticmethod
     def _match(
-        self, rows: np.ndarray, dets: Detections, cols: np.ndarray, min_iou: float
+        cost: np.ndarray, rows: np.ndarray, cols: np.ndarray, min_iou: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        if rows.size == 0 or cols.size == 0:
-            return rows[:0], cols[:0]
-        r, c = assign(self._cost(rows, dets, cols), 1.0 - min_iou)
+        """Assignment of track rows ``rows`` to detections ``cols`` (both ascending) on their block of ``cost``."""
+        block = cost if rows.size == cost.shape[0] else cost.take(rows, axis=0)
+        if cols.size != cost.shape[1]:
+            block = block.take(cols, axis=1)
+        r, c = assign(block, 1.0 - min_iou)
         return rows[r], cols[c]
 
     def update(self, detections: Detections, ts: float) -> tuple[Detections, list[TrackEvent]]:
         cfg, t = self.config, self.tracks
         dt = 0.0 if self._last_ts is None else max(0.0, ts - self._last_ts)
         self._last_ts = ts
-        kalman.predict(t.mean, t.cov, dt)
+        kalman.predict_table(t, dt)
 
+        n_tracks, n_dets = len(t), len(detections)
         scores = detections.scores
         is_high = scores >= cfg.high_score
         high = is_high.nonzero()[0]
-        low = (~is_high & (scores >= cfg.low_score)).nonzero()[0]
-        status = t.status
-        # Stage 1: high detections against every track that has an id (seen last frame or lost). One
-        # Hungarian round over both, as ByteTrack does: DeepSORT's cascade (recently seen tracks first) cost
-        # IDF1 on TUD-Stadtmitte with simulated detections.
-        rows1, cols1 = self._match((status != TENTATIVE).nonzero()[0], detections, high, cfg.match_iou)
-        # Stage 2: low detections keep alive only tracks seen in the previous frame.
-        seen = status == CONFIRMED
-        seen[rows1] = False
-        rows2, cols2 = self._match(seen.nonzero()[0], detections, low, cfg.low_match_iou)
-        # Stage 3: tentative tracks take what high detections are left.
-        is_high[cols1] = False
-        high_left = is_high.nonzero()[0]
-        rows3, cols3 = self._match((status == TENTATIVE).nonzero()[0], detections, high_left, cfg.match_iou)
-
+        # Before this frame's changes: tracks with an id (seen last frame or lost) and tentative ones.
+        has_id = t.status != TENTATIVE
+        rows1 = rows2 = rows3 = cols1 = cols2 = cols3 = _NONE
+        if n_tracks and n_dets:
+            cost = self._cost(detections)
+            # Stage 1: high detections against every track that has an id (seen last frame or lost). One
+            # Hungarian round over both, as ByteTrack does: DeepSORT's cascade (recently seen tracks first)
+            # cost IDF1 on TUD-Stadtmitte with simulated detections.
+            with_id = has_id.nonzero()[0]
+            if with_id.size and high.size:
+                rows1, cols1 = self._match(cost, with_id, high, cfg.match_iou)
+                is_high[cols1] = False
+            # Stage 2: low detections keep alive only tracks seen in the previous frame.
+            low = ((scores >= cfg.low_score) & (scores < cfg.high_score)).nonzero()[0]
+            if low.size:
+                seen = t.status == CONFIRMED
+                seen[rows1] = False
+                seen_rows = seen.nonzero()[0]
+                if seen_rows.size:
+                    rows2, cols2 = self._match(cost, seen_rows, low, cfg.low_match_iou)
+            # Stage 3: tentative tracks take what high detections are left.
+            if with_id.size < n_tracks:
+                high_left = is_high.nonzero()[0]
+                if high_left.size:
+                    rows3, cols3 = self._match(cost, (~has_id).nonzero()[0], high_left, cfg.match_iou)
         rows = np.concatenate([rows1, rows2, rows3])
         cols = np.concatenate([cols1, cols2, cols3])
         self._apply(rows, detections, cols, ts)
 
-        # Tracks that became confirmed this frame get their ids now.
-        promote = rows[(t.status[rows] == TENTATIVE) & (t.hits[rows] >= cfg.confirm_hits)]
-        if promote.size:
-            t.status[promote] = CONFIRMED
-            t.ids[promote] = self._new_ids(promote.size)
-        t.status[rows[t.status[rows] == LOST]] = CONFIRMED
-        track_ids = np.full(len(detections), -1, np.int64)
+        # Tracks that became confirmed this frame get their ids now; lost tracks seen again are confirmed.
+        # Only stage 3 matches tentative tracks, and only stage 1 lost ones (stage 2 takes confirmed ones).
+        confirmed = rows
+        if rows3.size:
+            promote = rows3[t.hits[rows3] >= cfg.confirm_hits]
+            if promote.size:
+                t.status[promote] = CONFIRMED
+                t.ids[promote] = self._new_ids(promote.size)
+            confirmed = np.concatenate([rows1, rows2, promote])
+        t.status[rows1] = CONFIRMED
+        track_ids = np.full(n_dets, -1, np.int64)
         track_ids[cols] = t.ids[rows]  # -1 for tentative rows
-        events = self.reporter.on_frame(t, rows, ts)
+        events = self.reporter.on_confirmed(t, confirmed, ts)
 
-        events += self._age(rows, ts)
-        is_high[cols3] = False
-        starters = (is_high & (scores >= cfg.new_track_score)).nonzero()[0]
-        if starters.size:
-            t.add(detections.boxes[starters], scores[starters], detections.class_ids[starters], ts)
-            if cfg.confirm_hits <= 1:
-                new = np.arange(len(t) - starters.size, len(t))
-                t.status[new] = CONFIRMED
-                t.ids[new] = self._new_ids(new.size)
-                track_ids[starters] = t.ids[new]
-                events += self.reporter.on_frame(t, new, ts)
+        events += self._age(rows, has_id, ts)
+        if n_dets:
+            is_high[cols3] = False  # stage 1's columns are already off
+            starters = (is_high & (scores >= cfg.new_track_score)).nonzero()[0]
+            if starters.size:
+                t.add(detections.boxes[starters], scores[starters], detections.class_ids[starters], ts)
+                if cfg.confirm_hits <= 1:
+                    new = np.arange(len(t) - starters.size, len(t))
+                    t.status[new] = CONFIRMED
+                    t.ids[new] = self._new_ids(new.size)
+                    track_ids[starters] = t.ids[new]
+                    events += self.reporter.on_frame(t, new, ts)
         return detections.with_track_ids(track_ids), events
 
     def _apply(self, rows: np.ndarray, dets: Detections, cols: np.ndarray, ts: float) -> None:
@@ -123,13 +159,18 @@ class ByteTracker:
         if rows.size == 0:
             return
         t = self.tracks
-        boxes = dets.boxes[cols]
+        # Coordinate-major gathers (take: a fraction of fancy indexing's overhead), see TrackTable.
+        boxes = dets.boxes.T.take(cols, axis=1)  # [4, k]
         scores = dets.scores[cols]
-        t.mean[rows], t.cov[rows] = kalman.update(t.mean[rows], t.cov[rows], boxes)
-        t.history[rows, t.hits[rows] % SCORE_HISTORY] = scores
-        t.hits[rows] += 1
+        mean, cov = t.mean_t.take(rows, axis=1), t.cov_t.take(rows, axis=2)
+        kalman.correct_t(mean, cov, boxes)
+        t.mean_t[:, rows] = mean
+        t.cov_t[:, :, rows] = cov
+        hits = t.hits[rows]
+        t.history.put(rows * SCORE_HISTORY + hits % SCORE_HISTORY, scores)  # flat index: one call
+        t.hits[rows] = hits + 1
         t.last_seen[rows] = ts
-        t.box[rows] = boxes
+        t.box_t[:, rows] = boxes
         t.score[rows] = scores
         t.top_score[rows] = np.maximum(t.top_score[rows], scores)
         if not self.config.class_consistent:
@@ -140,17 +181,25 @@ class ByteTracker:
             t.class_id[rows[flip]] = dets.class_ids[cols[flip]]
             t.class_votes[rows] = np.where(flip, -votes, votes)
 
-    def _age(self, matched: np.ndarray, ts: float) -> list[TrackEvent]:
-        """Unmatched tracks: tentative ones die, confirmed ones become lost, lost ones expire."""
+    def _age(self, matched: np.ndarray, had_id: np.ndarray, ts: float) -> list[TrackEvent]:
+        """Unmatched tracks: tentative ones die, confirmed ones become lost, lost ones expire.
+
+        ``had_id``: the tracks that were confirmed or lost before this frame (the others were tentative).
+        """
         t = self.tracks
         missed = np.ones(len(t), np.bool_)
         missed[matched] = False
-        t.status[missed & (t.status == CONFIRMED)] = LOST
-        lost = t.status == LOST
+        # Unmatched tracks with an id are the lost ones now; matched ones were all confirmed in update.
+        lost = missed & had_id
+        np.putmask(t.status, lost, LOST)
         # Lost tracks keep moving but not growing: a size velocity extrapolated through an occlusion
         # (ByteTrack's rule) yields absurd boxes.
-        t.mean[lost, 6:] = 0.0
-        dead = missed & ((t.status == TENTATIVE) | (lost & (ts - t.last_seen > self.config.lost_s)))
+        np.copyto(t.size_vel_t, 0.0, where=lost)
+        # A missed tentative track dies; a lost one once unseen for lost_s (a matched track has
+        # last_seen == ts, and unmatched ones with an id are the lost ones).
+        dead = ~had_id
+        dead |= ts - t.last_seen > self.config.lost_s
+        dead &= missed
         if not dead.any():
             return []
         events = self.reporter.on_end(t, dead.nonzero()[0])

@@ -79,3 +79,28 @@ def test_blockwise_filter_equals_the_full_matrix_filter():
     np.testing.assert_allclose(mean[0], x, rtol=1e-9)
     for c in range(4):
         np.testing.assert_allclose(cov[0, :, c], [p[c, c], p[c, c + 4], p[c + 4, c + 4]], rtol=1e-9)
+
+
+def test_tracker_forms_are_bit_identical_to_predict_and_update():
+    """The tracker's coordinate-major predict/correct must give exactly what predict/update give."""
+    from edgecv.track.table import TrackTable
+
+    rng = np.random.default_rng(3)
+    boxes = rng.uniform(0, 300, (7, 2))
+    boxes = np.concatenate([boxes, boxes + rng.uniform(0.5, 90, (7, 2))], axis=1).astype(np.float32)
+    table = TrackTable()
+    table.add(boxes, rng.uniform(0.5, 1, 7).astype(np.float32), np.zeros(7, np.int32), 0.0)
+    mean, cov = table.mean.copy(), table.cov.copy()
+    for dt in (1 / 30, 0.2, 1 / 30):
+        kalman.predict(mean, cov, dt)
+        kalman.predict_table(table, dt)
+        np.testing.assert_array_equal(table.mean, mean)
+        np.testing.assert_array_equal(table.cov, cov)
+        rows = np.array([0, 2, 3, 6])
+        z = (boxes[rows] + rng.normal(0, 3, (4, 4))).astype(np.float32)
+        mean[rows], cov[rows] = kalman.update(mean[rows], cov[rows], z)
+        m, c = table.mean_t.take(rows, axis=1), table.cov_t.take(rows, axis=2)
+        kalman.correct_t(m, c, np.ascontiguousarray(z.T))
+        table.mean_t[:, rows], table.cov_t[:, :, rows] = m, c
+        np.testing.assert_array_equal(table.mean, mean)
+        np.testing.assert_array_equal(table.cov, cov)

@@ -8,17 +8,26 @@ both post-processors run on exactly those arrays, interleaved, in the same proce
 * **peer**: the usual float decode (dequantize the whole tensor, transpose, max/argmax over classes,
   threshold, xywh → xyxy) then ``cv2.dnn.NMSBoxesBatched`` (class-aware).
 
-Prints ms per frame for both, the ratio peer/edgecv, and whether the same boxes were kept. Run from the
+* **supervision peer**: the same float decode then roboflow supervision's class-aware
+  ``box_non_max_suppression`` (what ``sv.Detections.with_nms`` runs). supervision needs opencv-python, which
+  conflicts with edgecv's opencv-python-headless, so it runs in its own virtual environment,
+  ``.venv-peer-supervision`` (created here on first use), on the same raw heads saved to a temporary folder;
+  its timing chunks alternate with the in-process ones.
+
+Prints ms per frame for each, the ratio peer/edgecv, and whether the same boxes were kept. Run from the
 repository root::
 
-    .venv/bin/python tools/bench/nms_decode.py
+    .venv/bin/python tools/bench/nms_decode.py [--no-supervision]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +41,48 @@ from edgecv.detect.detector import Detector  # noqa: E402
 from edgecv.detect.nms import nms  # noqa: E402
 
 MODEL = "models/yolov8n_int8/yolov8n_full_integer_quant.tflite"
+SV_VENV = REPO_ROOT / ".venv-peer-supervision"
+SV_PACKAGES = ["supervision==0.31.2"]
+
+# Runs in SV_VENV: argv = folder with heads.npy and params.json, repeat count. Prints JSON on its last line.
+SV_SCRIPT = r"""
+import json, sys, time
+from pathlib import Path
+import numpy as np
+import supervision as sv
+
+folder, repeat = Path(sys.argv[1]), int(sys.argv[2])
+heads = np.load(folder / "heads.npy")
+p = json.loads((folder / "params.json").read_text())
+scale, zero_point, size, conf, iou = p["scale"], p["zero_point"], p["size"], p["conf"], p["iou"]
+
+def post(head):
+    # The same float decode as peer_post in nms_decode.py, then supervision's class-aware NMS.
+    pred = ((head[0].astype(np.float32) - zero_point) * np.float32(scale)).T
+    class_scores = pred[:, 4:]
+    class_ids = class_scores.argmax(axis=1)
+    scores = class_scores.max(axis=1)
+    mask = scores >= conf
+    xywh = pred[mask, :4] * np.array([size[1], size[0], size[1], size[0]], np.float32)
+    boxes = np.empty_like(xywh)
+    boxes[:, :2] = xywh[:, :2] - xywh[:, 2:] / 2
+    boxes[:, 2:] = xywh[:, :2] + xywh[:, 2:] / 2
+    scores, class_ids = scores[mask], class_ids[mask]
+    keep = sv.box_non_max_suppression(np.column_stack([boxes, scores, class_ids]), iou_threshold=iou)
+    return boxes[keep], scores[keep], class_ids[keep]
+
+kept = []
+for head in heads:
+    boxes, scores, class_ids = post(head)
+    kept.append([[int(c), *np.round(b, 1).tolist(), float(s)] for b, s, c in zip(boxes, scores, class_ids)])
+ms = []
+for head in heads:
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        post(head)
+        ms.append((time.perf_counter_ns() - start) / 1e6)
+print(json.dumps({"ms": ms, "kept": kept, "version": sv.__version__}))
+"""
 
 
 def capture_heads(assets: Path, frames: int) -> tuple[Detector, list[np.ndarray]]:
@@ -79,6 +130,25 @@ def timed(fn, repeat: int) -> list[float]:
     return out
 
 
+def sv_python() -> Path:
+    python = SV_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating {SV_VENV} ({' '.join(SV_PACKAGES)})", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(SV_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *SV_PACKAGES], check=True)
+    return python
+
+
+def run_sv(python: Path, folder: Path, repeat: int) -> dict:
+    done = subprocess.run(
+        [str(python), "-c", SV_SCRIPT, str(folder), str(repeat)], capture_output=True, text=True
+    )
+    if done.returncode:
+        print(done.stderr, file=sys.stderr)
+        raise SystemExit(f"supervision peer in {python} failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--assets", type=Path, default=REPO_ROOT.parent / "shared" / "assets")
@@ -86,6 +156,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=500, help="timed runs per frame and post-processor")
     parser.add_argument("--conf", type=float, default=0.25)
     parser.add_argument("--iou", type=float, default=0.45)
+    parser.add_argument("--no-supervision", action="store_true", help="skip the supervision peer")
     args = parser.parse_args()
     if not (args.assets / MODEL).exists():
         print(f"{args.assets / MODEL} not found: pass --assets", file=sys.stderr)
@@ -96,22 +167,52 @@ def main() -> int:
 
     same = True
     kept_counts = []
+    ours_sets, ours_scores = [], []
     for head in heads:
         ours = edgecv_post(detector, head, args.conf, args.iou)
         boxes, _, class_ids = peer_post(head, out.scale, out.zero_point, size, args.conf, args.iou)
         kept_counts.append(len(ours))
-        if as_set(ours.boxes, ours.class_ids) != as_set(boxes, class_ids):
+        ours_sets.append(as_set(ours.boxes, ours.class_ids))
+        ours_scores.append(
+            sorted((int(c), round(float(x), 4)) for c, x in zip(ours.class_ids, ours.scores, strict=True))
+        )
+        if ours_sets[-1] != as_set(boxes, class_ids):
             same = False
 
+    sv_py = None if args.no_supervision else sv_python()
     ours_ms: list[float] = []
     peer_ms: list[float] = []
-    for _ in range(3):  # interleave, so drift in clock or load hits both alike
-        for head in heads:
-            ours_ms += timed(lambda h=head: edgecv_post(detector, h, args.conf, args.iou), args.repeat // 3)
-            peer_ms += timed(
-                lambda h=head: peer_post(h, out.scale, out.zero_point, size, args.conf, args.iou),
-                args.repeat // 3,
-            )
+    sv_ms: list[float] = []
+    sv_kept: list | None = None
+    sv_version = ""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        np.save(folder / "heads.npy", np.stack(heads))
+        params = {"scale": float(out.scale), "zero_point": int(out.zero_point), "size": list(size)}
+        (folder / "params.json").write_text(json.dumps(params | {"conf": args.conf, "iou": args.iou}))
+        for _ in range(3):  # interleave, so drift in clock or load hits all alike
+            for head in heads:
+                ours_ms += timed(
+                    lambda h=head: edgecv_post(detector, h, args.conf, args.iou), args.repeat // 3
+                )
+                peer_ms += timed(
+                    lambda h=head: peer_post(h, out.scale, out.zero_point, size, args.conf, args.iou),
+                    args.repeat // 3,
+                )
+            if sv_py is not None:
+                result = run_sv(sv_py, folder, args.repeat // 3)
+                sv_ms += result["ms"]
+                sv_kept, sv_version = result["kept"], result["version"]
+    # supervision orders equal scores differently (int8 heads give many exact ties): where a kept box
+    # differs, check that the kept (class, score) lists still agree, i.e. it is the other of a tie.
+    sv_differ = sv_total = 0
+    sv_ties_only = True
+    for kept, ours, scores in zip(sv_kept or [], ours_sets, ours_scores, strict=False):
+        theirs = {tuple(k[:5]) for k in kept}
+        sv_total += len(theirs)
+        sv_differ += len(theirs - ours)
+        sv_ties_only &= sorted((k[0], round(k[5], 4)) for k in kept) == scores
+    sv_same = sv_kept is not None and sv_differ == 0
     ours_med, peer_med = statistics.median(ours_ms), statistics.median(peer_ms)
     print(f"head {list(out.shape)} {out.dtype.name}, {len(heads)} frames, conf {args.conf}, iou {args.iou}")
     print(f"kept per frame: {kept_counts}")
@@ -121,7 +222,23 @@ def main() -> int:
     )
     print(f"ratio peer/edgecv: {peer_med / ours_med:.2f}x")
     print(f"same boxes kept: {'yes' if same else 'NO'}")
-    return 0 if same else 1
+    if sv_ms:
+        sv_med = statistics.median(sv_ms)
+        print(
+            f"peer float+supervision {sv_version} box_non_max_suppression: {sv_med:.3f} ms/frame "
+            f"(median; mean {statistics.fmean(sv_ms):.3f})"
+        )
+        print(f"ratio supervision/edgecv: {sv_med / ours_med:.2f}x")
+        if sv_same:
+            verdict = "yes"
+        elif sv_ties_only:
+            verdict = (
+                f"yes up to ties ({sv_differ} of {sv_total} kept boxes are the other of two equal scores)"
+            )
+        else:
+            verdict = f"NO ({sv_differ} of {sv_total} kept boxes differ)"
+        print(f"same boxes kept (supervision): {verdict}")
+    return 0 if same and (sv_py is None or sv_same or sv_ties_only) else 1
 
 
 if __name__ == "__main__":
