@@ -47,7 +47,11 @@ def bench_threads(settings: Settings, threads: int, frames: int) -> dict[str, An
     source.open()
     try:
         pipeline = Pipeline(
-            detector, [source], [], max_frames=frames, tracker_factory=build_tracker_factory(settings, detector)
+            detector,
+            [source],
+            [],
+            max_frames=frames,
+            tracker_factory=build_tracker_factory(settings, detector),
         )
         result = pipeline.run()
     finally:
