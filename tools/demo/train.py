@@ -28,6 +28,7 @@ from edgecv.detect.preprocess import InputSpec, Preprocessor
 
 TRAIN_SEED = 1_000_000  # far from the calibration/validation seeds tools/demo/make_demo.py uses
 CENTRE_RADIUS = 2.5  # strides: an anchor this close to a box centre (and inside it) may predict it
+EDGE_WEIGHT = 0.1  # keeps every anchor's decoded centre inside the image, so the int8 output spans ~[0, 1]
 
 
 def make_dataset(count: int, imgsz: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -106,9 +107,13 @@ def loss_fn(model: DemoDetector, raw: torch.Tensor, targets: list[np.ndarray]) -
         cls_target[b, matched[:, 0].long(), pos.nonzero()[:, 0]] = iou
         positives += int(pos.sum())
     norm = max(positives, 1)
+    # Background anchors are otherwise free to point outside the image; the int8 output's scale is set by
+    # the widest value calibration sees, so an off-image centre would coarsen every box (in strides).
+    cxcy = model.decode_cxcywh(raw)[:, :2]
+    edge = ((F.relu(-cxcy) + F.relu(cxcy - 1)) / model.gain[:2]).sum() / norm
     cls_loss = F.binary_cross_entropy_with_logits(logits, cls_target, reduction="sum") / norm
     box_loss = torch.stack(box_losses).sum() / norm if box_losses else raw.sum() * 0
-    return cls_loss + 2.5 * box_loss, positives / len(targets)
+    return cls_loss + 2.5 * box_loss + EDGE_WEIGHT * edge, positives / len(targets)
 
 
 def train(args: argparse.Namespace) -> None:
