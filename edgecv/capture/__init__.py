@@ -45,7 +45,11 @@ def open_source(config: SourceConfig, source_id: str = "0", default_uri: str | N
         )
     if spec.kind == "video":
         return VideoFileSource(
-            str(spec.target), loop=config.loop, max_fps=config.max_fps, source_id=source_id
+            str(spec.target),
+            loop=config.loop,
+            max_fps=config.max_fps,
+            source_id=source_id,
+            decode_threads=config.decode_threads,
         )
     device: CaptureDevice
     if spec.kind == "camera":
@@ -53,7 +57,12 @@ def open_source(config: SourceConfig, source_id: str = "0", default_uri: str | N
             spec.target, width=config.width, height=config.height, read_timeout_s=config.read_timeout_s
         )
     elif spec.kind == "stream":
-        device = OpenCVStream(str(spec.target), name=spec.name, timeout_s=config.read_timeout_s)
+        device = OpenCVStream(
+            str(spec.target),
+            name=spec.name,
+            timeout_s=config.read_timeout_s,
+            decode_threads=config.decode_threads,
+        )
     else:
         device = Picamera2Device(int(spec.target), width=config.width, height=config.height)
     return LiveSource(device, config, source_id=source_id)

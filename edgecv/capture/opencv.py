@@ -14,6 +14,16 @@ from edgecv.errors import SourceError
 log = logging.getLogger(__name__)
 
 
+def decode_thread_params(threads: int) -> list[int]:
+    """Open parameters limiting FFmpeg's decoder threads (none for 0, or where OpenCV lacks the property).
+
+    FFmpeg decodes on every core by default, including the ones the interpreter runs on: the decoder's
+    bursts then stretch inference. One thread keeps decoding on the core left to capture.
+    """
+    prop = getattr(cv2, "CAP_PROP_N_THREADS", None)
+    return [prop, threads] if threads and prop is not None else []
+
+
 def as_bgr(image: np.ndarray) -> np.ndarray:
     """Some cameras and files decode to grey or BGRA; everything downstream expects 3-channel BGR."""
     if image.ndim == 2:
@@ -89,8 +99,9 @@ class OpenCVCamera(_OpenCVDevice):
 class OpenCVStream(_OpenCVDevice):
     """A network stream (``rtsp://``, ``rtsps://``, ``http(s)://``) decoded by OpenCV's FFmpeg backend."""
 
-    def __init__(self, url: str, *, name: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, *, name: str, timeout_s: float = 5.0, decode_threads: int = 1) -> None:
         self.url = url
+        self._decode_threads = decode_threads
         self.name = name  # credentials masked: it ends up in logs
         self._timeout_ms = int(timeout_s * 1000)
         self._cap: cv2.VideoCapture | None = None
@@ -106,6 +117,7 @@ class OpenCVStream(_OpenCVDevice):
             self._timeout_ms,
             cv2.CAP_PROP_READ_TIMEOUT_MSEC,
             self._timeout_ms,
+            *decode_thread_params(self._decode_threads),
         ]
         cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():

@@ -9,7 +9,7 @@ import cv2
 
 from edgecv.capture.base import FrameSource
 from edgecv.capture.frame import Frame, SourceStats
-from edgecv.capture.opencv import as_bgr
+from edgecv.capture.opencv import as_bgr, decode_thread_params
 from edgecv.capture.pacing import Pacer
 from edgecv.errors import SourceError
 
@@ -29,13 +29,20 @@ class VideoFileSource(FrameSource):
     live = False
 
     def __init__(
-        self, path: str | Path, *, loop: bool = False, max_fps: float | None = None, source_id: str = "0"
+        self,
+        path: str | Path,
+        *,
+        loop: bool = False,
+        max_fps: float | None = None,
+        source_id: str = "0",
+        decode_threads: int = 1,
     ) -> None:
         self.path = Path(path)
         self.name = str(path)
         self.source_id = source_id
         self.stats = SourceStats()
         self._loop = loop
+        self._decode_threads = decode_threads
         self._pacer = Pacer(max_fps)
         self._cap: cv2.VideoCapture | None = None
         self._in_pass = 0  # frames read since the last (re)start: a loop over an empty file must end
@@ -55,7 +62,15 @@ class VideoFileSource(FrameSource):
     def _open_capture(self) -> cv2.VideoCapture:
         if not self.path.exists():
             raise SourceError(f"cannot open video source '{self.path}': file not found", "check source.uri")
-        cap = cv2.VideoCapture(str(self.path))
+        params = decode_thread_params(self._decode_threads)
+        cap = (
+            cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, params)
+            if params
+            else cv2.VideoCapture(str(self.path))
+        )
+        if not cap.isOpened() and params:
+            cap.release()  # not a file FFmpeg opens: let OpenCV pick another backend
+            cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             cap.release()
             raise SourceError(

@@ -44,6 +44,14 @@ class SourceConfig(Section):
         None, gt=0, description="Requested capture width for cameras (None: driver default)."
     )
     height: int | None = Field(None, gt=0, description="Requested capture height for cameras.")
+    decode_threads: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="FFmpeg threads decoding a video file or stream (0: FFmpeg's choice, every core). One "
+        "keeps decoding on the core left to capture, so it never slows the interpreter's cores; raise it only "
+        "for streams too large for one core.",
+    )
     read_timeout_s: float = Field(
         5.0,
         gt=0,

@@ -61,6 +61,8 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
     # Cheap checks first: a typo in a folder name should not cost a TensorFlow import.
     calib_paths, held_paths = _image_sets(options)
     checkpoint = load_checkpoint(options.checkpoint, options.model_factory)
+    # Only now: a bad checkpoint path is one error line, not a warning followed by an error.
+    calibration.warn_if_few(len(calib_paths))
     prep = _preprocessing(options, checkpoint)
     names = _names(options, checkpoint)
     spec = calibration.float_spec(*prep.input_hw, prep.mean, prep.std, prep.resize, prep.color_order == "rgb")
@@ -185,7 +187,6 @@ def _image_sets(options: ConvertOptions) -> tuple[list[Path], list[Path]]:
         calib = paths
     else:
         calib, held = calibration.split_holdout(paths, options.holdout)
-    calibration.warn_if_few(len(calib))
     if len(calib) > options.max_calibration:
         calib = sorted(random.Random(0).sample(calib, options.max_calibration))
     return calib, held

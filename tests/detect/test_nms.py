@@ -78,9 +78,14 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("matrix_limit", [1024, 0], ids=["matrix", "rows"])
 @pytest.mark.parametrize("coarse", [False, True], ids=["continuous", "ties"])
 @pytest.mark.parametrize("options", CASES)
-def test_agrees_exactly_with_brute_force(options: dict, coarse: bool) -> None:
+def test_agrees_exactly_with_brute_force(
+    options: dict, coarse: bool, matrix_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both strategies (whole IoU matrix for few candidates, row by row for many) must give the same answer.
+    monkeypatch.setattr("edgecv.detect.nms.MATRIX_LIMIT", matrix_limit)
     rng = np.random.default_rng(2024)
     for trial in range(60):
         n = int(rng.integers(1, 120))
