@@ -34,12 +34,17 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.dev mosquitto
 	$(BIN)/python -m pytest -q
 
-# The MQTT tests run a real broker. Installed when missing and we are root on Debian/Ubuntu; else say how.
+# The MQTT tests run a real broker, the unit tests systemd-analyze. Installed when missing and we are root on
+# Debian/Ubuntu; else say how (those tests skip without them).
 mosquitto:
-	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || { \
+	@missing=""; \
+	command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || missing="mosquitto"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; \
-	  else echo "MQTT tests need mosquitto: sudo apt-get update && sudo apt-get install -y mosquitto"; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "tests need:$$missing: sudo apt-get update && sudo apt-get install -y$$missing"; fi; \
+	fi
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check edgecv tests tools
