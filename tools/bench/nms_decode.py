@@ -37,6 +37,8 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
+from peers import ensure_venv  # noqa: E402
+
 from edgecv.detect.detector import Detector  # noqa: E402
 from edgecv.detect.nms import nms  # noqa: E402
 
@@ -131,12 +133,7 @@ def timed(fn, repeat: int) -> list[float]:
 
 
 def sv_python() -> Path:
-    python = SV_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {SV_VENV} ({' '.join(SV_PACKAGES)})", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(SV_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *SV_PACKAGES], check=True)
-    return python
+    return ensure_venv(SV_VENV, SV_PACKAGES)
 
 
 def run_sv(python: Path, folder: Path, repeat: int) -> dict:

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from peers import ensure_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 TUD_CAMPUS = ROOT / ".." / "shared" / "assets" / "mot15" / "TUD-Campus"
@@ -161,15 +162,6 @@ def bench_edgecv(scene: dict[str, np.ndarray]) -> list[float]:
         tracker.update(d, k / 30)
         times.append(time.perf_counter() - start)
     return [1000 * x for x in times[WARMUP:]]
-
-
-def ensure_venv(venv: Path, packages: list[str]) -> Path:
-    python = venv / "bin" / "python"
-    if not python.exists():
-        print(f"creating {venv} ({' '.join(packages)})", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
-    return python
 
 
 def score_rows(seq, rows: list) -> dict[str, float]:
