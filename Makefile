@@ -12,7 +12,7 @@ help:
 	@echo "make test       install dev + convert dependencies and run the test suite"
 	@echo "make test-py310 unit tests on Python 3.10 with numpy<2 (Jetson / Pi OS Bookworm)"
 	@echo "make lint       ruff"
-	@echo "make bench      benchmarks in tools/bench (needs ../shared/assets)"
+	@echo "make bench      benchmarks in tools/bench (needs ../shared/assets; convert_speed needs tools/demo/make_demo.py first)"
 	@echo "make soak       service soak: SOAK_MINUTES (30) on a looping clip, broker restarted every SOAK_BROKER_RESTART_S (300)"
 
 $(BIN)/python:
