@@ -54,10 +54,6 @@ class MqttAuthError(ConfigError):
     """The broker refused our credentials or client id: a configuration problem, exit code 2."""
 
 
-class MqttLinkError(EdgecvError):
-    pass
-
-
 def read_password(config: MqttConfig) -> str | None:
     """The password from the config, its file, or systemd's credential directory. Never logged."""
     if config.password is not None:

@@ -81,10 +81,6 @@ class RunResult:
     def fps(self) -> float:
         return self.frames / self.duration_s if self.duration_s > 0 else 0.0
 
-    @property
-    def steady_fps(self) -> float:
-        return (self.frames - 1) / self.steady_s if self.frames > 1 and self.steady_s > 0 else self.fps
-
 
 class Pipeline:
     def __init__(

@@ -38,11 +38,6 @@ def xyxy_to_cxcywh(boxes: np.ndarray) -> np.ndarray:
     return out
 
 
-def cxcywh_to_xyxy(state: np.ndarray) -> np.ndarray:
-    half = state[:, 2:4] * 0.5
-    return np.concatenate([state[:, 0:2] - half, state[:, 0:2] + half], axis=1)
-
-
 def _size_scale(state: np.ndarray) -> np.ndarray:
     """Per-coordinate size (w, h, w, h): noise is proportional to the object's size in pixels."""
     wh = np.maximum(state[:, 2:4], 1.0)

@@ -212,8 +212,3 @@ class ByteTracker:
         events = self.reporter.on_end(t, np.arange(len(t)))
         t.keep(np.zeros(len(t), np.bool_))
         return events
-
-    @property
-    def active_count(self) -> int:
-        """Confirmed tracks seen in the latest frame."""
-        return int(np.count_nonzero(self.tracks.status == CONFIRMED))

@@ -37,7 +37,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
-from peers import ensure_venv  # noqa: E402
+from peers import ensure_venv, float_decode  # noqa: E402
 
 from edgecv.detect.detector import Detector  # noqa: E402
 from edgecv.detect.nms import nms  # noqa: E402
@@ -54,22 +54,15 @@ import numpy as np
 import supervision as sv
 
 folder, repeat = Path(sys.argv[1]), int(sys.argv[2])
+sys.path.insert(0, sys.argv[3])  # tools/bench: the shared float decode, numpy only
+from peers import float_decode
 heads = np.load(folder / "heads.npy")
 p = json.loads((folder / "params.json").read_text())
 scale, zero_point, size, conf, iou = p["scale"], p["zero_point"], p["size"], p["conf"], p["iou"]
 
 def post(head):
-    # The same float decode as peer_post in nms_decode.py, then supervision's class-aware NMS.
-    pred = ((head[0].astype(np.float32) - zero_point) * np.float32(scale)).T
-    class_scores = pred[:, 4:]
-    class_ids = class_scores.argmax(axis=1)
-    scores = class_scores.max(axis=1)
-    mask = scores >= conf
-    xywh = pred[mask, :4] * np.array([size[1], size[0], size[1], size[0]], np.float32)
-    boxes = np.empty_like(xywh)
-    boxes[:, :2] = xywh[:, :2] - xywh[:, 2:] / 2
-    boxes[:, 2:] = xywh[:, :2] + xywh[:, 2:] / 2
-    scores, class_ids = scores[mask], class_ids[mask]
+    # The same float decode as the OpenCV peer, then supervision's class-aware NMS.
+    boxes, _, scores, class_ids = float_decode(head, scale, zero_point, size, conf)
     keep = sv.box_non_max_suppression(np.column_stack([boxes, scores, class_ids]), iou_threshold=iou)
     return boxes[keep], scores[keep], class_ids[keep]
 
@@ -104,19 +97,11 @@ def edgecv_post(detector: Detector, head: np.ndarray, conf: float, iou: float):
 def peer_post(
     head: np.ndarray, scale: float, zero_point: int, size: tuple[int, int], conf: float, iou: float
 ):
-    pred = ((head[0].astype(np.float32) - zero_point) * np.float32(scale)).T  # [8400, 84]
-    class_scores = pred[:, 4:]
-    class_ids = class_scores.argmax(axis=1)
-    scores = class_scores.max(axis=1)
-    mask = scores >= conf
-    xywh = pred[mask, :4] * np.array([size[1], size[0], size[1], size[0]], np.float32)
-    boxes = np.empty_like(xywh)
-    boxes[:, :2] = xywh[:, :2] - xywh[:, 2:] / 2
-    boxes[:, 2:] = xywh[:, :2] + xywh[:, 2:] / 2
+    boxes, xywh, scores, class_ids = float_decode(head, scale, zero_point, size, conf)
     rects = np.concatenate([boxes[:, :2], xywh[:, 2:]], axis=1)  # x, y, w, h for OpenCV
-    keep = cv2.dnn.NMSBoxesBatched(rects, scores[mask], class_ids[mask].astype(np.int32), conf, iou)
+    keep = cv2.dnn.NMSBoxesBatched(rects, scores, class_ids.astype(np.int32), conf, iou)
     keep = np.asarray(keep, np.int64).reshape(-1)
-    return boxes[keep], scores[mask][keep], class_ids[mask][keep]
+    return boxes[keep], scores[keep], class_ids[keep]
 
 
 def as_set(boxes: np.ndarray, class_ids: np.ndarray) -> set[tuple]:
@@ -138,7 +123,9 @@ def sv_python() -> Path:
 
 def run_sv(python: Path, folder: Path, repeat: int) -> dict:
     done = subprocess.run(
-        [str(python), "-c", SV_SCRIPT, str(folder), str(repeat)], capture_output=True, text=True
+        [str(python), "-c", SV_SCRIPT, str(folder), str(repeat), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
     )
     if done.returncode:
         print(done.stderr, file=sys.stderr)

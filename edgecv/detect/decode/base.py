@@ -46,8 +46,6 @@ class Decoder(Protocol):
     """Turns raw output arrays (in the order of ``outputs``) into scored boxes in model-input pixels."""
 
     family: str
-    #: True when the model already suppressed overlaps (SSD's post-process op).
-    suppressed: bool
 
     def __call__(self, arrays: list[np.ndarray], conf: float, classes: np.ndarray | None) -> Detections: ...
 

@@ -26,7 +26,6 @@ class SsdDecoder:
     """
 
     family = "ssd"
-    suppressed = True
 
     def __init__(self, outputs: list[TensorInfo], input_hw: tuple[int, int]) -> None:
         if not looks_like_ssd(outputs):

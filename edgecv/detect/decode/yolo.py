@@ -19,8 +19,6 @@ PIXEL_BOX_LIMIT = 2.0  # normalized centres never exceed ~1.1; pixel centres of 
 
 
 class YoloDecoder:
-    suppressed = False
-
     def __init__(
         self,
         output: TensorInfo,
