@@ -34,15 +34,6 @@ class DetectionJson(Contract):
     )
 
 
-class ImageResultJson(Contract):
-    """One line of ``edgecv detect``."""
-
-    image: str = Field(description="The path as given on the command line.")
-    width: int
-    height: int
-    detections: list[DetectionJson]
-
-
 class FrameJson(Contract):
     """One line of ``edgecv run`` per processed frame."""
 

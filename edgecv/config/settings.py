@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
-from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from pydantic_settings.exceptions import SettingsError
 
 from ..errors import ConfigError
@@ -20,6 +29,38 @@ from .tracker import TrackerConfig
 ENV_PREFIX = "EDGECV_"
 ENV_DELIMITER = "__"
 CONFIG_ENV = "EDGECV_CONFIG"
+
+
+class EnvironmentSource(EnvSettingsSource):
+    """``EDGECV_*`` variables read from the mapping it is given, never from ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        # The base __init__ loads the variables through _load_env_vars (the hook pydantic-settings' own
+        # DotEnvSettingsSource overrides too), so the mapping must be in place before it runs.
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            (name if self.case_sensitive else name.lower()): value
+            for name, value in self._environ.items()
+            if not (self.env_ignore_empty and value == "")
+        }
+
+
+@dataclass(frozen=True)
+class _LoadInputs:
+    """What one :func:`load_settings` call reads, lowest precedence first."""
+
+    file_values: dict[str, Any]
+    environ: Mapping[str, str]
+    overrides: dict[str, Any]
+
+
+# pydantic-settings asks the class for its sources (a classmethod hook), not the call. A context variable
+# hands each call its own inputs without a class attribute or a swapped os.environ: a thread runs in a
+# context of its own, so two threads loading at once never see each other's.
+_LOADING: ContextVar[_LoadInputs | None] = ContextVar("edgecv_load_settings", default=None)
 
 
 class Settings(BaseSettings):
@@ -59,8 +100,15 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        file_values = getattr(cls, "_file_values", None) or {}
-        return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_values))
+        inputs = _LOADING.get()
+        if inputs is None:
+            # Built directly, not by load_settings: keyword arguments over the process environment.
+            return (init_settings, env_settings)
+        return (
+            InitSettingsSource(settings_cls, init_kwargs=inputs.overrides),
+            EnvironmentSource(settings_cls, inputs.environ),
+            InitSettingsSource(settings_cls, init_kwargs=inputs.file_values),
+        )
 
 
 def _env_names(model: type[BaseModel], prefix: str) -> set[str]:
@@ -75,7 +123,7 @@ def _env_names(model: type[BaseModel], prefix: str) -> set[str]:
     return names
 
 
-def check_environment(environ: dict[str, str] | None = None) -> None:
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
     """An ``EDGECV_`` variable that matches no field is a typo that would silently do nothing: reject it."""
     environ = dict(os.environ) if environ is None else environ
     known = _env_names(Settings, ENV_PREFIX) | {CONFIG_ENV}
@@ -102,9 +150,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # Scanner and parser errors carry a position and a one-line problem; others only their text.
+        marked = exc if isinstance(exc, yaml.MarkedYAMLError) else None
+        mark = marked.problem_mark if marked else None
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = (marked.problem if marked else None) or str(exc).splitlines()[0]
         raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
     if data is None:
         return {}
@@ -115,7 +165,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _where(loc: tuple[Any, ...], overrides: dict[str, Any], environ: dict[str, str]) -> str:
+def _where(loc: tuple[Any, ...], overrides: dict[str, Any], environ: Mapping[str, str]) -> str:
     section = loc[0] if loc else None
     key = loc[1] if len(loc) > 1 else None
     if section in overrides and (key is None or key in overrides.get(section, {})):
@@ -126,7 +176,9 @@ def _where(loc: tuple[Any, ...], overrides: dict[str, Any], environ: dict[str, s
     return "config file"
 
 
-def _format_validation_error(exc: ValidationError, overrides: dict[str, Any], environ: dict[str, str]) -> str:
+def _format_validation_error(
+    exc: ValidationError, overrides: dict[str, Any], environ: Mapping[str, str]
+) -> str:
     lines = []
     for error in exc.errors():
         loc = tuple(error["loc"])
@@ -150,26 +202,22 @@ def _format_validation_error(exc: ValidationError, overrides: dict[str, Any], en
 def load_settings(
     config_path: str | Path | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Load the config: file (``--config`` or ``EDGECV_CONFIG``), then environment, then ``overrides``.
 
-    Raises :class:`ConfigError` (exit code 2) naming the field, the value, what is allowed and where the
-    value came from.
+    ``environ`` stands in for the process environment (default: a copy of ``os.environ``), which is only
+    read, never changed. Raises :class:`ConfigError` (exit code 2) naming the field, the value, what is
+    allowed and where the value came from.
     """
     environ = dict(os.environ) if environ is None else environ
     overrides = {k: v for k, v in (overrides or {}).items() if v}
     check_environment(environ)
     config_path = config_path or environ.get(CONFIG_ENV) or None
     file_values = read_config_file(config_path) if config_path else {}
-    # pydantic-settings reads os.environ itself; swap in the given mapping for the duration.
-    saved = dict(os.environ)
+    token = _LOADING.set(_LoadInputs(file_values, environ, overrides))
     try:
-        if environ is not saved:
-            os.environ.clear()
-            os.environ.update(environ)
-        Settings._file_values = file_values  # type: ignore[attr-defined]
-        return Settings(**overrides)
+        return Settings()
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, overrides, environ)) from None
     except SettingsError as exc:
@@ -178,7 +226,4 @@ def load_settings(
             f"invalid config: {exc}: {cause}", "complex values in the environment take JSON"
         ) from None
     finally:
-        Settings._file_values = None  # type: ignore[attr-defined]
-        if os.environ != saved:
-            os.environ.clear()
-            os.environ.update(saved)
+        _LOADING.reset(token)
