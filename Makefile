@@ -11,7 +11,7 @@ help:
 	@echo "make demo       run the bundled demo (runtime dependencies only)"
 	@echo "make test       install dev + convert dependencies and run the test suite"
 	@echo "make test-py310 unit tests on Python 3.10 with numpy<2 (Jetson / Pi OS Bookworm)"
-	@echo "make lint       ruff"
+	@echo "make lint       ruff (check and format) and mypy"
 	@echo "make bench      benchmarks in tools/bench (needs ../shared/assets; convert_speed needs tools/demo/make_demo.py first)"
 	@echo "make soak       service soak: SOAK_MINUTES (30) on a looping clip, broker restarted every SOAK_BROKER_RESTART_S (300)"
 
@@ -46,9 +46,11 @@ mosquitto:
 	  else echo "tests need:$$missing: sudo apt-get update && sudo apt-get install -y$$missing"; fi; \
 	fi
 
+# mypy reads its files and strictness from [tool.mypy] in pyproject.toml.
 lint: $(VENV)/.dev
 	$(BIN)/ruff check edgecv tests tools
 	$(BIN)/ruff format --check edgecv tests tools
+	$(BIN)/mypy
 
 $(VENV)-py310/.dev: pyproject.toml
 	@test -n "$(PY310)" || { echo "python3.10 not found (pyenv install 3.10)"; exit 1; }

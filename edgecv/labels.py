@@ -39,9 +39,8 @@ class Labels:
         return any(self.names)
 
     def name(self, class_id: int) -> str:
-        if 0 <= class_id < len(self.names) and self.names[class_id]:
-            return self.names[class_id]  # type: ignore[return-value]
-        return f"class_{class_id}"
+        name = self.names[class_id] if 0 <= class_id < len(self.names) else None
+        return name or f"class_{class_id}"
 
     def names_for(self, class_ids: np.ndarray) -> list[str]:
         if not len(class_ids):
@@ -84,9 +83,10 @@ def load_labels(path: str | Path) -> Labels:
         lines.pop()
     if not lines:
         raise ModelError(f"label file {path} is empty", "give one class name per line")
-    numbered = [_ID_LINE.match(line) for line in lines if line]
-    if all(numbered) and not all(line.isdigit() for line in lines if line):
-        return Labels.from_mapping({int(m.group(1)): m.group(2) for m in numbered})  # type: ignore[union-attr]
+    matches = [_ID_LINE.match(line) for line in lines if line]
+    numbered = [m for m in matches if m is not None]
+    if len(numbered) == len(matches) and not all(line.isdigit() for line in lines if line):
+        return Labels.from_mapping({int(m.group(1)): m.group(2) for m in numbered})
     if lines[0] == PLACEHOLDER:
         lines = lines[1:]
     return Labels(lines)

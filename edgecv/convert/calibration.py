@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..detect.preprocess import InputSpec, Preprocessor
+from ..detect.preprocess import InputSpec, Preprocessor, ResizeMode
 from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -66,17 +66,18 @@ def read_image(path: Path) -> np.ndarray | None:
 
 
 def float_spec(
-    height: int, width: int, mean: tuple[float, ...], std: tuple[float, ...], resize: str, rgb: bool
+    height: int,
+    width: int,
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+    resize: str,
+    rgb: bool,
 ) -> InputSpec:
     """The float model's input: ``(pixel - mean) / std`` as float32, placed as on the device."""
+    # The device stretches only for "stretch" and letterboxes anything else; calibrate the same way.
+    mode: ResizeMode = "stretch" if resize == "stretch" else "letterbox"
     return InputSpec(
-        height=height,
-        width=width,
-        dtype=np.dtype(np.float32),
-        mean=mean,  # type: ignore[arg-type]
-        std=std,
-        resize=resize,
-        rgb=rgb,  # type: ignore[arg-type]
+        height=height, width=width, dtype=np.dtype(np.float32), mean=mean, std=std, resize=mode, rgb=rgb
     )
 
 
