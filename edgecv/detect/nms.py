@@ -11,40 +11,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..boxes import box_areas, iou_one_to_many, pairwise_iou
 from ..detections import Detections
 
 # Up to this many candidates the whole IoU matrix is computed at once (8 MB of float64 at the limit);
 # beyond it (evaluation at conf 0.001) one row per kept box keeps memory flat.
 MATRIX_LIMIT = 1024
-
-
-def _areas(boxes: np.ndarray) -> np.ndarray:
-    return np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
-
-
-def iou_one_to_many(
-    box: np.ndarray, boxes: np.ndarray, area: float | None = None, areas: np.ndarray | None = None
-) -> np.ndarray:
-    """IoU of one (x1, y1, x2, y2) box against ``boxes[N, 4]``; zero-area boxes have IoU 0."""
-    iw = np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0])
-    ih = np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1])
-    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
-    if area is None:
-        area = max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
-    if areas is None:
-        areas = _areas(boxes)
-    union = area + areas - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def iou_matrix(boxes: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of ``boxes[N, 4]``, the same arithmetic as :func:`iou_one_to_many` row by row."""
-    iw = np.minimum(boxes[:, None, 2], boxes[None, :, 2]) - np.maximum(boxes[:, None, 0], boxes[None, :, 0])
-    ih = np.minimum(boxes[:, None, 3], boxes[None, :, 3]) - np.maximum(boxes[:, None, 1], boxes[None, :, 1])
-    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
-    areas = _areas(boxes)
-    union = areas[:, None] + areas[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def nms(
@@ -86,7 +58,7 @@ def _greedy_matrix(
     boxes: np.ndarray, classes: np.ndarray, thresholds: np.ndarray, agnostic: bool, max_detections: int
 ) -> list[int]:
     # One matrix of "row suppresses column" decisions, then one vector op per kept box.
-    suppresses = iou_matrix(boxes) > thresholds[:, None]
+    suppresses = pairwise_iou(boxes, boxes) > thresholds[:, None]
     if not agnostic:
         suppresses &= classes[:, None] == classes[None, :]
     remaining = np.arange(boxes.shape[0])
@@ -101,7 +73,7 @@ def _greedy_matrix(
 def _greedy_rows(
     boxes: np.ndarray, classes: np.ndarray, thresholds: np.ndarray, agnostic: bool, max_detections: int
 ) -> list[int]:
-    areas = _areas(boxes)
+    areas = box_areas(boxes)
     remaining = np.arange(boxes.shape[0])
     keep: list[int] = []
     while remaining.size and len(keep) < max_detections:
@@ -110,7 +82,7 @@ def _greedy_rows(
         rest = remaining[1:]
         if not rest.size:
             break
-        overlap = iou_one_to_many(boxes[best], boxes[rest], areas[best], areas[rest])
+        overlap = iou_one_to_many(boxes[best], boxes[rest], areas[rest])
         suppress = overlap > thresholds[best]
         if not agnostic:
             suppress &= classes[rest] == classes[best]

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
+from ..boxes import cxcywh_to_xywh
 from ..errors import ConfigError
 
 
@@ -55,32 +57,43 @@ def yolo_to_coco(labels_dir: Path, images: Sequence[Path], names: Sequence[str |
         label_file = labels_dir / f"{image_path.stem}.txt"
         if not label_file.exists():
             continue
-        for line_number, line in enumerate(label_file.read_text().splitlines(), start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            try:
-                class_id = int(fields[0])
-                cx, cy, w, h = (float(v) for v in fields[1:5])
-            except ValueError:
-                raise ConfigError(
-                    f"{label_file}:{line_number}: expected 'class cx cy w h', found {line.strip()!r}",
-                    "YOLO labels are normalised centre/size boxes, one object per line",
-                ) from None
+        class_ids, normalised = _read_yolo_labels(label_file)
+        pixels = cxcywh_to_xywh(normalised * np.array([width, height, width, height], np.float64))
+        for class_id, (x, y, box_w, box_h) in zip(class_ids, pixels.tolist(), strict=True):
             seen_classes.add(class_id)
-            box_w, box_h = w * width, h * height
             coco["annotations"].append(
                 {
                     "id": len(coco["annotations"]) + 1,
                     "image_id": image_id,
                     "category_id": class_id + 1,  # pycocotools treats id 0 as "no category"
-                    "bbox": [(cx * width) - box_w / 2, (cy * height) - box_h / 2, box_w, box_h],
+                    "bbox": [x, y, box_w, box_h],
                     "area": box_w * box_h,
                     "iscrowd": 0,
                 }
             )
     coco["categories"] = [{"id": c + 1, "name": class_name(names, c)} for c in sorted(seen_classes)]
     return coco
+
+
+def _read_yolo_labels(label_file: Path) -> tuple[list[int], np.ndarray]:
+    """Class ids and normalised ``cxcywh`` boxes ``float64[K, 4]`` of one YOLO label file."""
+    class_ids: list[int] = []
+    boxes: list[list[float]] = []
+    for line_number, line in enumerate(label_file.read_text().splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            class_id = int(fields[0])
+            cx, cy, w, h = (float(v) for v in fields[1:5])
+        except ValueError:
+            raise ConfigError(
+                f"{label_file}:{line_number}: expected 'class cx cy w h', found {line.strip()!r}",
+                "YOLO labels are normalised centre/size boxes, one object per line",
+            ) from None
+        class_ids.append(class_id)
+        boxes.append([cx, cy, w, h])
+    return class_ids, np.array(boxes, np.float64).reshape(-1, 4)
 
 
 def load_annotations(path: Path, images: Sequence[Path], names: Sequence[str | None]) -> dict[str, Any]:

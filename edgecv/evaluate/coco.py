@@ -15,6 +15,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..boxes import xyxy_to_xywh
 from ..errors import EdgecvError
 
 
@@ -67,17 +70,18 @@ def coco_evaluate(
             raise EdgecvError(f"image {name} is not in {source}", "score only images of that data set")
         image_id = image_ids[name]
         scored_images.append(image_id)
-        for det in result["detections"]:
+        detections = result["detections"]
+        corners = np.array([det["box"] for det in detections], np.float64).reshape(-1, 4)
+        for det, bbox in zip(detections, xyxy_to_xywh(corners).tolist(), strict=True):
             category = category_ids.get(_normalise(str(det["label"])))
             if category is None:
                 unmatched.add(str(det["label"]))
                 continue
-            x1, y1, x2, y2 = (float(v) for v in det["box"])
             rows.append(
                 {
                     "image_id": image_id,
                     "category_id": category,
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "bbox": bbox,
                     "score": float(det["score"]),
                 }
             )

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..boxes import pairwise_iou, xywh_to_xyxy, xyxy_to_xywh
 from ..detections import Detections
 from ..errors import EdgecvError
-from ..track.matching import assign, iou_matrix
+from ..track.matching import assign
 
 PEDESTRIAN = 1
 DISTRACTOR_CLASSES = (2, 7, 8, 12)  # person on vehicle, static person, distractor, reflection
@@ -93,10 +94,6 @@ def read_ground_truth(path: Path) -> tuple[np.ndarray, bool]:
     return gt, columns == 9
 
 
-def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
-    return np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:4]], axis=1)
-
-
 def run_tracker(
     seq: MotSequence, update: Callable[[Detections, float], tuple[Detections, list]]
 ) -> TrackerRun:
@@ -121,8 +118,7 @@ def run_tracker(
         out = np.empty((boxes.shape[0], 6))
         out[:, 0] = frame
         out[:, 1] = tracked.track_ids[keep]
-        out[:, 2:4] = boxes[:, :2]
-        out[:, 4:6] = boxes[:, 2:] - boxes[:, :2]
+        out[:, 2:6] = xyxy_to_xywh(boxes)
         rows.append(out)
     return TrackerRun(np.concatenate(rows) if rows else np.zeros((0, 6)), times)
 
@@ -136,7 +132,7 @@ def frame_pairs(seq: MotSequence, results: np.ndarray) -> list[tuple[np.ndarray,
     for frame in frames.tolist():
         g = gt[gt[:, 0] == frame]
         r = res[res[:, 0] == frame]
-        iou = iou_matrix(xywh_to_xyxy(g[:, 2:6]), xywh_to_xyxy(r[:, 2:6]))
+        iou = pairwise_iou(xywh_to_xyxy(g[:, 2:6]), xywh_to_xyxy(r[:, 2:6]))
         if has_classes and g.shape[0] and r.shape[0]:
             gi, ri = assign(1.0 - iou, 1.0 - MATCH_IOU)
             drop = ri[np.isin(g[gi, 7], DISTRACTOR_CLASSES)]

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..boxes import xyxy_to_xywh
 from ..config.tracker import TrackerConfig
 from ..errors import EdgecvError
 from ..track.tracker import ByteTracker
@@ -63,11 +64,12 @@ def read_recording(path: str | Path) -> np.ndarray:
             frame = int(record["seq"]) + 1
             for det in record["detections"]:
                 if "track_id" in det:
-                    x1, y1, x2, y2 = det["box"]
-                    rows.append([frame, det["track_id"], x1, y1, x2 - x1, y2 - y1])
+                    rows.append([frame, det["track_id"], *det["box"]])
     if not frames:
         raise EdgecvError(f"{path} holds no frame lines", "pass a file written by 'edgecv run --record'")
-    return np.array(rows, np.float64).reshape(-1, 6)
+    results = np.array(rows, np.float64).reshape(-1, 6)
+    results[:, 2:6] = xyxy_to_xywh(results[:, 2:6])
+    return results
 
 
 def evaluate_recording(recording: str | Path, gt_path: str | Path) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..boxes import xyxy_to_cxcywh
+
 if TYPE_CHECKING:
     from .table import TrackTable
 
@@ -27,15 +29,6 @@ REFERENCE_FPS = 30.0
 POSITION_WEIGHT = 1.0 / 20
 VELOCITY_WEIGHT = 1.0 / 160
 PP, PV, VV = 0, 1, 2  # variance of position, position-velocity covariance, variance of velocity
-
-
-def xyxy_to_cxcywh(boxes: np.ndarray) -> np.ndarray:
-    out = np.empty((boxes.shape[0], 4), np.float64)
-    out[:, 0] = (boxes[:, 0] + boxes[:, 2]) * 0.5
-    out[:, 1] = (boxes[:, 1] + boxes[:, 3]) * 0.5
-    out[:, 2] = boxes[:, 2] - boxes[:, 0]
-    out[:, 3] = boxes[:, 3] - boxes[:, 1]
-    return out
 
 
 def _size_scale(state: np.ndarray) -> np.ndarray:
@@ -103,11 +96,8 @@ def predict_table(table: TrackTable, dt: float) -> None:
 def correct_t(mean: np.ndarray, cov: np.ndarray, boxes: np.ndarray) -> None:
     """``update`` in place, coordinate-major: ``mean[8, k]``, ``cov[3, 4, k]``, ``boxes[4, k]`` (contiguous)."""
     k = mean.shape[1]
-    # xyxy → cxcywh in the boxes' own dtype, as xyxy_to_cxcywh does, then widened by the subtraction.
-    low, high = boxes[:2], boxes[2:]
-    centre = low + high
-    centre *= 0.5
-    innovation = np.concatenate([centre, high - low]) - mean[:4]  # [4, k]
+    # cxcywh in the boxes' own dtype, as in update, then widened by the subtraction.
+    innovation = xyxy_to_cxcywh(boxes.T).T - mean[:4]  # [4, k]
     noise = np.maximum(mean[2:4], 1.0)  # [2, k]: (w, h)
     noise *= POSITION_WEIGHT
     noise *= noise

@@ -1,4 +1,4 @@
-"""IoU cost and optimal assignment between tracks (rows) and detections (columns).
+"""Optimal assignment between tracks (rows) and detections (columns) on a cost matrix (1 - IoU, from edgecv.boxes).
 
 Assignment uses ``lap`` (Jonker-Volgenant, a 1.7 MB wheel for x86_64 and aarch64, numpy 1 and 2) rather than
 ``scipy.optimize.linear_sum_assignment``: scipy would add about 25 MB of resident memory to a process whose
@@ -15,19 +15,6 @@ import numpy as np
 
 Assignment = tuple[np.ndarray, np.ndarray]  # (row indices, column indices) of the matched pairs
 _EMPTY = np.zeros(0, np.intp)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every ``xyxy`` box of ``a`` with every box of ``b``: ``float[len(a), len(b)]``."""
-    if a.shape[0] == 0 or b.shape[0] == 0:
-        return np.zeros((a.shape[0], b.shape[0]))
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    wh = np.maximum(bottom_right - top_left, 0.0)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def _lap_solver() -> Callable[[np.ndarray, float], Assignment]:

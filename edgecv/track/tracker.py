@@ -10,8 +10,11 @@ goes unseen is *lost*: it keeps its id and goes on being predicted for ``lost_s`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
+from ..boxes import cxcywh_to_xyxy, pairwise_iou
 from ..config.tracker import GateConfig, TrackerConfig
 from ..detections import Detections
 from . import kalman
@@ -36,7 +39,7 @@ class ByteTracker:
         self,
         config: TrackerConfig | None = None,
         class_gates: dict[int, GateConfig] | None = None,
-        ids: object | None = None,
+        ids: Iterator[int] | None = None,
     ) -> None:
         self.config = config or TrackerConfig()
         self.tracks = TrackTable()
@@ -47,7 +50,7 @@ class ByteTracker:
 
     def _new_ids(self, n: int) -> np.ndarray:
         if self._ids is not None:
-            return np.array([next(self._ids) for _ in range(n)], np.int64)  # type: ignore[call-overload]
+            return np.array([next(self._ids) for _ in range(n)], np.int64)
         ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
         self._next_id += n
         return ids
@@ -59,19 +62,8 @@ class ByteTracker:
         elementwise, so a stage's block is exactly what a per-stage computation would give.
         """
         t = self.tracks
-        half = t.size_t * 0.5  # [2, n, 1]
-        a_tl, a_br = t.center_t - half, t.center_t + half
-        boxes = dets.boxes.T  # [4, m]
-        b = np.ascontiguousarray(boxes, np.float64)[:, None, :]  # [4, 1, m]; widened once, not per ufunc
-        wh = np.minimum(a_br, b[2:])  # [2, n, m]
-        wh -= np.maximum(a_tl, b[:2])
-        np.maximum(wh, 0.0, out=wh)
-        inter = wh[0] * wh[1]
-        a_wh, b_wh = a_br - a_tl, boxes[2:] - boxes[:2]  # the detections' areas in their own dtype
-        union = a_wh[0] * a_wh[1] + b_wh[0] * b_wh[1] - inter
-        np.maximum(union, 1e-9, out=union)
-        np.divide(inter, union, out=inter)
-        cost = np.subtract(1.0, inter, out=inter)
+        iou = pairwise_iou(cxcywh_to_xyxy(t.mean[:, :4]), dets.boxes)
+        cost = np.subtract(1.0, iou, out=iou)
         if self.config.class_consistent:
             np.putmask(cost, t.class_col != dets.class_ids, _NEVER)
         return cost

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgecv.detect.nms import iou_one_to_many, nms
+from edgecv.boxes import iou_one_to_many
+from edgecv.detect.nms import nms
 from edgecv.detections import Detections
 
 

@@ -4,23 +4,6 @@ import pytest
 from edgecv.track import matching
 
 
-def _iou(a, b):
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
-def test_iou_matrix_matches_brute_force():
-    rng = np.random.default_rng(0)
-    xy = rng.uniform(0, 100, (12, 2))
-    boxes = np.concatenate([xy, xy + rng.uniform(5, 50, (12, 2))], axis=1)
-    got = matching.iou_matrix(boxes[:5], boxes[5:])
-    want = np.array([[_iou(a, b) for b in boxes[5:]] for a in boxes[:5]])
-    np.testing.assert_allclose(got, want, atol=1e-12)
-    assert matching.iou_matrix(boxes[:0], boxes).shape == (0, 12)
-
-
 @pytest.mark.parametrize("solver", ["lap", "scipy"])
 def test_assign_is_optimal_and_respects_the_limit(solver):
     pytest.importorskip(solver)

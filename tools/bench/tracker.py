@@ -187,7 +187,8 @@ def main() -> int:
     accuracy: dict[str, dict[str, float]] = {}
     seq = None
     if TUD_CAMPUS.is_dir():
-        from edgecv.evaluate.mot import read_sequence, xywh_to_xyxy
+        from edgecv.boxes import xywh_to_xyxy
+        from edgecv.evaluate.mot import read_sequence
         from edgecv.evaluate.tracking import evaluate_tracking
 
         ev = evaluate_tracking([TUD_CAMPUS])
