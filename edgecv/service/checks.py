@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..config import Settings, load_settings
+from ..config.mqtt import MqttConfig
 from ..errors import ConfigError, EdgecvError
 
 Outcome = Literal["pass", "fail", "skipped"]
@@ -39,8 +40,8 @@ def run_checks(config_path: str | None, overrides: dict[str, dict[str, Any]]) ->
     frame: list[np.ndarray] = []
     checks.append(_attempt("source", lambda: _source(settings, frame)))
     checks.append(_attempt("model", lambda: _model(settings, frame[0] if frame else None)))
-    mqtt = getattr(settings, "mqtt", None)
-    if mqtt is None or getattr(mqtt, "host", None) is None:
+    mqtt = settings.mqtt
+    if mqtt.host is None:
         checks.append(Check("mqtt", "skipped", "mqtt.host is not set"))
     else:
         checks.append(_attempt("mqtt", lambda: probe_broker(mqtt)))
@@ -101,7 +102,7 @@ def _model(settings: Settings, image: np.ndarray | None) -> str:
     )
 
 
-def probe_broker(config: Any, timeout_s: float = MQTT_TIMEOUT_S) -> str:
+def probe_broker(config: MqttConfig, timeout_s: float = MQTT_TIMEOUT_S) -> str:
     """Connect to the broker once with the configured credentials and TLS, then disconnect.
 
     A connection of its own (client id suffixed ``-check``), so a running service on this device is not
@@ -110,21 +111,23 @@ def probe_broker(config: Any, timeout_s: float = MQTT_TIMEOUT_S) -> str:
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-    port = getattr(config, "effective_port", None) or getattr(config, "port", None) or 1883
-    v5 = getattr(config, "protocol", "3.1.1") == "5"
-    client_id = f"{getattr(config, 'effective_client_id', None) or 'edgecv'}-check"
+    if config.host is None:
+        raise EdgecvError("mqtt.host is not set", "set mqtt.host to the broker's address")
+    host, port = config.host, config.effective_port
+    v5 = config.protocol == "5"
+    client_id = f"{config.effective_client_id}-check"
     client = paho.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
     )
     client.connect_timeout = timeout_s
-    if getattr(config, "username", None) is not None:
+    if config.username is not None:
         from ..mqtt.client import read_password
 
         client.username_pw_set(config.username, read_password(config))
-    tls = getattr(config, "tls", None)
-    if tls is not None and getattr(tls, "active", False):
+    tls = config.tls
+    if tls.active:
         client.tls_set(
             ca_certs=str(tls.ca_file) if tls.ca_file else None,
             certfile=str(tls.cert_file) if tls.cert_file else None,
@@ -133,10 +136,10 @@ def probe_broker(config: Any, timeout_s: float = MQTT_TIMEOUT_S) -> str:
         client.tls_insecure_set(tls.insecure)
     answer: list[Any] = []
     client.on_connect = lambda _c, _u, _f, reason, _p: answer.append(reason)
-    where = f"{config.host}:{port}"
+    where = f"{host}:{port}"
     start = time.monotonic()
     try:
-        client.connect(config.host, port, keepalive=10)
+        client.connect(host, port, keepalive=10)
         while not answer and time.monotonic() - start < timeout_s:
             client.loop(timeout=0.1)
     except OSError as exc:
