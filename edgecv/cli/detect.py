@@ -14,11 +14,11 @@ import cv2
 
 from ..contracts import detections_json
 from ..errors import EdgecvError
+from ..images import is_glob, list_images
 from ..pipeline.build import build_detector
 from .common import add_config_flag, add_detect_flags, add_model_flags, settings_from
 
 HELP = "Detect objects in images; print one JSON line per image."
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 log = logging.getLogger("edgecv.detect")
 
 
@@ -30,11 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def expand(paths: list[str]) -> Iterator[str]:
+    """Each path as given, a folder as its images, a glob (naming no existing path) as its sorted matches."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from (str(p) for p in sorted(path.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES)
-        elif not path.exists() and any(ch in raw for ch in "*?["):
+            yield from (str(p) for p in list_images(path))
+        elif not path.exists() and is_glob(raw):
             yield from sorted(glob.glob(raw))
         else:
             yield raw

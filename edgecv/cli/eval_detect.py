@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..evaluate.annotations import annotated_images, load_annotations
-from ..evaluate.detection import evaluate, list_images
+from ..evaluate.detection import evaluate, find_eval_images
 from ..evaluate.plot import write_pr_plot
 from ..pipeline.build import build_detector
 from .common import add_config_flag, add_model_flags, settings_from
@@ -56,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
         operating_conf = settings.detect.conf
     settings.detect.conf = args.map_conf
     detector = build_detector(settings)
-    images = list_images(args.images)
+    images = find_eval_images(args.images)
     names = detector.labels.names
     truth = load_annotations(args.annotations, images, names)
     scored = annotated_images(images, truth, args.annotations)

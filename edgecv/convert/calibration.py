@@ -16,10 +16,10 @@ import numpy as np
 
 from ..detect.preprocess import InputSpec, Preprocessor, ResizeMode
 from ..errors import ConfigError
+from ..images import IMAGE_SUFFIXES_TEXT, list_images
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 RECOMMENDED_IMAGES = 300  # fewer and rare activations (bright scenes, large objects) get clipped ranges
 
 
@@ -29,10 +29,10 @@ def find_images(folder: Path, flag: str = "--calibration") -> list[Path]:
         raise ConfigError(f"{flag} folder not found: {folder}", "give a folder of representative images")
     if not folder.is_dir():
         raise ConfigError(f"{flag} {folder} is not a folder", "give a folder of images, not a single file")
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    paths = list_images(folder, recursive=True)
     if not paths:
         raise ConfigError(
-            f"{flag} folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})",
+            f"{flag} folder {folder} holds no images ({IMAGE_SUFFIXES_TEXT})",
             "add a few hundred images like the ones the camera will see",
         )
     return paths

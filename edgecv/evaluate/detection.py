@@ -18,20 +18,19 @@ import numpy as np
 from ..contracts import detections_json
 from ..detect.detector import Detector
 from ..errors import ConfigError
+from ..images import IMAGE_SUFFIXES_TEXT, list_images
 from .coco import coco_evaluate
 
 log = logging.getLogger(__name__)
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
-def list_images(folder: Path) -> list[Path]:
+def find_eval_images(folder: Path) -> list[Path]:
+    """The images of ``--images`` (directly in ``folder``), sorted; an error a person can act on if none."""
     if not folder.is_dir():
         raise ConfigError(f"images folder not found: {folder}", "--images takes a folder of JPEG/PNG files")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    images = list_images(folder)
     if not images:
-        raise ConfigError(
-            f"no images in {folder}", f"expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))}"
-        )
+        raise ConfigError(f"no images in {folder}", f"expected files ending in {IMAGE_SUFFIXES_TEXT}")
     return images
 
 
