@@ -34,7 +34,7 @@ def find_eval_images(folder: Path) -> list[Path]:
     return images
 
 
-class Progress:
+class ProgressBar:
     """A one-line progress bar on stderr when it is a terminal; silent in logs and CI."""
 
     def __init__(self, total: int, label: str) -> None:
@@ -52,7 +52,7 @@ class Progress:
 
 def run_detector(detector: Detector, images: Sequence[Path], decimals: int = 2) -> list[dict[str, Any]]:
     results = []
-    progress = Progress(len(images), "detect")
+    progress = ProgressBar(len(images), "detect")
     for path in images:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         progress.step()
