@@ -8,8 +8,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ..detect.families import AUTO, layouts
 from ..errors import EdgecvError
-from .options import IO_TYPES, LAYOUTS, ConvertOptions, parse_input_size, parse_triple
+from .options import IO_TYPES, ConvertOptions, parse_input_size, parse_triple
 
 log = logging.getLogger("edgecv.convert")
 
@@ -58,8 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", metavar="FILE", type=Path, default=None, help="class names, one per line")
     parser.add_argument(
         "--layout",
-        choices=LAYOUTS,
-        default="auto",
+        choices=layouts(),
+        default=AUTO,
         help="detection head family; default: from the output shape",
     )
     parser.add_argument(

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..detect.decode import TensorInfo, build_decoder
+from ..detect.decode import TensorInfo, build_decoder, read_head
+from ..detect.families import AUTO, DEFAULT_MEAN, DEFAULT_STD, by_class_count, default_resize, find
 from ..detect.metadata import ModelMetadata, write_metadata
 from ..detect.runtime import load_interpreter
 from ..errors import ConfigError
@@ -20,11 +21,9 @@ from . import calibration
 from .checkpoint import Checkpoint, load_checkpoint
 from .drift import DriftReport, measure
 from .inspect_ops import FloatOp, float_ops
-from .options import DEFAULT_MEAN, DEFAULT_STD, ConvertOptions
+from .options import ConvertOptions
 
 log = logging.getLogger(__name__)
-
-PIXEL_BOX_LIMIT = 2.0  # normalised box centres stay near [0, 1]; pixel centres of any real input do not
 
 
 @dataclass
@@ -157,8 +156,10 @@ def _preprocessing(options: ConvertOptions, checkpoint: Checkpoint) -> Preproces
         )
     mean = options.mean or _triple(meta.get("input_mean")) or DEFAULT_MEAN
     std = options.std or _triple(meta.get("input_std")) or DEFAULT_STD
-    family = options.layout if options.layout != "auto" else meta.get("family")
-    resize = options.resize or meta.get("resize") or ("stretch" if family == "ssd" else "letterbox")
+    family = options.layout if options.layout != AUTO else meta.get("family")
+    resize = (
+        options.resize or meta.get("resize") or default_resize(family if isinstance(family, str) else None)
+    )
     return Preprocessing(input_hw, color, mean, std, resize)
 
 
@@ -200,27 +201,32 @@ def _family(
     checkpoint: Checkpoint,
 ) -> str:
     """The head family, from --layout, the checkpoint's metadata or the output shapes (same rules as run)."""
-    layout = options.layout if options.layout != "auto" else str(checkpoint.metadata.get("family", "auto"))
+    layout = options.layout if options.layout != AUTO else str(checkpoint.metadata.get("family", AUTO))
     with tempfile.NamedTemporaryFile(suffix=".tflite") as handle:
         handle.write(int8_bytes)
         handle.flush()
         interpreter = load_interpreter(handle.name, threads=1)
         outputs = [TensorInfo.from_details(d) for d in interpreter.get_output_details()]
     decoder = build_decoder(outputs, input_hw, ModelMetadata(names=names or None), layout, len(names) or None)
-    channels = getattr(decoder, "channels", None)
-    if layout == "auto" and names and channels is not None:
+    family = find(decoder.family)
+    if layout == AUTO and names and family is not None and family.head is not None:
         # The run-time rule trusts grid sizes (v5: 3 anchors per cell); a converted model's class count is
         # known here, and an anchor-free head with objectness (5 + C, one per cell) is common in custom models.
-        by_count = {4 + len(names): "yolov8", 5 + len(names): "yolov5"}.get(channels)
-        if by_count is not None and by_count != decoder.family:
-            log.info("head has %d channels for %d classes: %s layout", channels, len(names), by_count)
-            return by_count
+        channels = read_head(outputs, input_hw).channels
+        by_count = by_class_count(channels, len(names))
+        if by_count is not None and by_count.name != decoder.family:
+            log.info("head has %d channels for %d classes: %s layout", channels, len(names), by_count.name)
+            return by_count.name
     return decoder.family
 
 
 def _box_format(float_bytes: bytes, sample: np.ndarray, family: str) -> str | None:
-    """Normalised or pixel boxes, read off the float model; pixels cannot share an int8 scale with scores."""
-    if family == "ssd":
+    """Normalised or pixel boxes, read off the float model; pixels cannot share an int8 scale with scores.
+
+    ``None`` for a family whose boxes always come one way (SSD's post-process op normalises them).
+    """
+    model_family = find(family)
+    if model_family is None or model_family.box_format is None:
         return None
     from ..detect.runtime import import_runtime
 
@@ -228,15 +234,13 @@ def _box_format(float_bytes: bytes, sample: np.ndarray, family: str) -> str | No
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], sample)
     interpreter.invoke()
-    head = np.squeeze(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
-    boxes = head[:2] if head.shape[0] < head.shape[-1] else head[:, :2]
-    if float(np.abs(boxes).max(initial=0.0)) > PIXEL_BOX_LIMIT:
+    box_format = model_family.box_format(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+    if box_format == "pixels":
         log.warning(
             "the model outputs boxes in pixels: one int8 scale cannot hold pixels and 0..1 scores, so scores "
             "lose precision; divide the boxes by the input size inside the model"
         )
-        return "pixels"
-    return "normalized"
+    return box_format
 
 
 def _annotations(options: ConvertOptions, held: list[Path], names: list[str | None]) -> dict[str, Any] | None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..detect.families import AUTO, layouts
 from ..errors import ConfigError
 
-LAYOUTS = ("auto", "yolov8", "yolov5", "ssd")
 IO_TYPES = ("int8", "uint8")
-DEFAULT_MEAN = (0.0, 0.0, 0.0)  # [0, 1] inputs: what Ultralytics and most detectors train with
-DEFAULT_STD = (255.0, 255.0, 255.0)
 
 
 @dataclass
@@ -20,7 +18,7 @@ class ConvertOptions:
     output: Path
     input_size: tuple[int, int] | None = None  # (height, width); None: from the checkpoint
     labels: Path | None = None
-    layout: str = "auto"
+    layout: str = AUTO  # or a model family: edgecv.detect.families
     io: str = "int8"
     val_images: Path | None = None
     val_annotations: Path | None = None
@@ -29,13 +27,13 @@ class ConvertOptions:
     color_order: str | None = None  # None: from the checkpoint's metadata, else "rgb"
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
-    resize: str | None = None  # None: letterbox for YOLO families, stretch for SSD
+    resize: str | None = None  # None: the family's own (letterbox for YOLO, stretch for SSD)
     holdout: int = 32  # images kept out of calibration for the drift report when --val-images is absent
     max_calibration: int = 500  # more adds time, not accuracy: activation ranges settle after a few hundred
 
     def __post_init__(self) -> None:
-        if self.layout not in LAYOUTS:
-            raise ConfigError(f"--layout {self.layout!r} is not known", f"use one of: {', '.join(LAYOUTS)}")
+        if self.layout not in layouts():
+            raise ConfigError(f"--layout {self.layout!r} is not known", f"use one of: {', '.join(layouts())}")
         if self.io not in IO_TYPES:
             raise ConfigError(f"--io {self.io!r} is not known", f"use one of: {', '.join(IO_TYPES)}")
         if self.max_map_drop is not None and self.val_annotations is None:

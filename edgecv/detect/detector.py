@@ -18,17 +18,11 @@ from ..detections import Detections
 from ..errors import ConfigError, ModelError
 from ..labels import Labels, load_labels
 from .decode import Decoder, TensorInfo, build_decoder
+from .families import default_resize, normalization
 from .metadata import ModelMetadata, read_metadata
 from .nms import nms
 from .preprocess import InputSpec, Preprocessor, Transform
 from .runtime import load_interpreter
-
-# real = (pixel - mean) / std that each family was trained with.
-FAMILY_NORMALIZATION = {
-    "ssd": ((127.5, 127.5, 127.5), (127.5, 127.5, 127.5)),  # [-1, 1]: TF Object Detection API
-    "yolov8": ((0.0, 0.0, 0.0), (255.0, 255.0, 255.0)),  # [0, 1]: Ultralytics
-    "yolov5": ((0.0, 0.0, 0.0), (255.0, 255.0, 255.0)),
-}
 
 
 @dataclass
@@ -105,19 +99,19 @@ class Detector:
     def _input_spec(self, resize: str) -> InputSpec:
         meta = self.metadata
         family = self.decoder.family
-        mean, std = FAMILY_NORMALIZATION.get(family, FAMILY_NORMALIZATION["yolov8"])
+        mean, std = normalization(family)
         if meta.input_mean is not None and meta.input_std is not None:
             mean, std = tuple(meta.input_mean), tuple(meta.input_std)  # type: ignore[assignment]
         if resize == "auto":
-            resize = meta.resize or ("stretch" if family == "ssd" else "letterbox")
+            resize = meta.resize or default_resize(family)
         return InputSpec(
             height=self.input_hw[0],
             width=self.input_hw[1],
             dtype=self.input.dtype,
             scale=self.input.scale,
             zero_point=self.input.zero_point,
-            mean=mean,  # type: ignore[arg-type]
-            std=std,  # type: ignore[arg-type]
+            mean=mean,
+            std=std,
             resize=resize,  # type: ignore[arg-type]
             rgb=(meta.color_order or "rgb") == "rgb",
         )

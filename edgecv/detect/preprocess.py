@@ -2,10 +2,17 @@
 
 One implementation serves ``edgecv run``, ``edgecv detect`` and the converter's calibration, so a model is
 calibrated on exactly the pixels it later sees.
+
+One :class:`Preprocessor` is shared by every capture thread of a run, and those threads may feed frames of
+different sizes. So it keeps only what never changes (the input spec, the quantization tables, a cache of
+immutable placements); the placement of each frame is returned with it, and whether a buffer's borders are
+already filled is remembered per buffer, with the placement they were filled for.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,19 +59,75 @@ class Transform:
         return out
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a source image of one size lands in the input: the resized region and its transform."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+    transform: Transform
+    fills_input: bool  # no border is left to pad
+
+
+def place(spec: InputSpec, src_h: int, src_w: int) -> Placement:
+    """Where a ``src_h`` × ``src_w`` image goes in ``spec``'s input (pure: no pixels, no state)."""
+    if spec.resize == "stretch":
+        transform = Transform(spec.width / src_w, spec.height / src_h, 0.0, 0.0, src_w, src_h)
+        return Placement(0, 0, spec.width, spec.height, transform, fills_input=True)
+    r = min(spec.height / src_h, spec.width / src_w)
+    new_w, new_h = round(src_w * r), round(src_h * r)
+    dw, dh = (spec.width - new_w) / 2, (spec.height - new_h) / 2
+    # Same rounding as Ultralytics' LetterBox, so boxes line up with how the model was validated.
+    left, top = round(dw - 0.1), round(dh - 0.1)
+    transform = Transform(new_w / src_w, new_h / src_h, float(left), float(top), src_w, src_h)
+    fills_input = (left, top, new_w, new_h) == (0, 0, spec.width, spec.height)
+    return Placement(left, top, new_w, new_h, transform, fills_input)
+
+
+class _PaddedBuffers:
+    """Which placement each reused buffer's borders were last filled for.
+
+    Keyed by ``id`` with a weak reference beside it: a buffer that was freed and whose id was handed to a
+    new array is seen as unknown (the reference is dead or points elsewhere), so it is padded again.
+    Each buffer is written by one thread at a time (its capture thread); the lock only keeps the table
+    itself whole when several threads add buffers at once.
+    """
+
+    PRUNE_AT = 64  # a run holds two buffers per source; past this, entries of dead buffers are dropped
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[np.ndarray], Placement]] = {}
+        self._lock = threading.Lock()
+
+    def filled_for(self, buffer: np.ndarray) -> Placement | None:
+        entry = self._entries.get(id(buffer))
+        if entry is None or entry[0]() is not buffer:
+            return None
+        return entry[1]
+
+    def remember(self, buffer: np.ndarray, placement: Placement) -> None:
+        with self._lock:
+            if len(self._entries) >= self.PRUNE_AT:
+                self._entries = {k: v for k, v in self._entries.items() if v[0]() is not None}
+            self._entries[id(buffer)] = (weakref.ref(buffer), placement)
+
+
 class Preprocessor:
     """Turns BGR uint8 frames (OpenCV's order) into the model's input, reusing its buffers.
 
     Quantization is folded into a 256-entry lookup table: the model's ``(pixel - mean) / std`` followed by
     ``q = real / scale + zero_point`` is one table lookup per byte, no float image is ever made.
+
+    Safe to share between threads as long as each buffer is written by one thread at a time: nothing about
+    a frame is stored on the instance (see the module docstring).
     """
+
+    PLACEMENT_CACHE = 32  # distinct source sizes remembered; a run sees one per source
 
     def __init__(self, spec: InputSpec) -> None:
         self.spec = spec
-        self._geometry: tuple[int, int] | None = None
-        self._padded: set[int] = set()
-        self._placement: tuple[int, int, int, int] = (0, 0, spec.width, spec.height)
-        self._transform: Transform | None = None
         pixel = np.arange(256, dtype=np.float64)
         self._float = np.dtype(spec.dtype).kind == "f"
         self._luts = [self._lut(pixel, c) for c in range(3)]
@@ -75,6 +138,9 @@ class Preprocessor:
             and np.array_equal(self._luts[0], pixel.astype(np.uint8))
         )
         self._pad = np.array([self._luts[c][PAD_VALUE] for c in range(3)], dtype=self._luts[0].dtype)
+        # Values are immutable and equal whichever thread computes them, so a racing miss is harmless.
+        self._placements: dict[tuple[int, int], Placement] = {}
+        self._padded = _PaddedBuffers()
 
     def _lut(self, pixel: np.ndarray, channel: int) -> np.ndarray:
         spec = self.spec
@@ -99,19 +165,17 @@ class Preprocessor:
     def new_buffer(self) -> np.ndarray:
         return np.empty((1, self.spec.height, self.spec.width, 3), dtype=self.spec.dtype)
 
-    def _place(self, src_h: int, src_w: int) -> None:
-        spec = self.spec
-        if spec.resize == "stretch":
-            self._placement = (0, 0, spec.width, spec.height)
-            self._transform = Transform(spec.width / src_w, spec.height / src_h, 0.0, 0.0, src_w, src_h)
-            return
-        r = min(spec.height / src_h, spec.width / src_w)
-        new_w, new_h = round(src_w * r), round(src_h * r)
-        dw, dh = (spec.width - new_w) / 2, (spec.height - new_h) / 2
-        # Same rounding as Ultralytics' LetterBox, so boxes line up with how the model was validated.
-        left, top = round(dw - 0.1), round(dh - 0.1)
-        self._placement = (left, top, new_w, new_h)
-        self._transform = Transform(new_w / src_w, new_h / src_h, float(left), float(top), src_w, src_h)
+    def placement(self, src_h: int, src_w: int) -> Placement:
+        """Where a ``src_h`` × ``src_w`` frame lands in the input (cached per size)."""
+        key = (src_h, src_w)
+        found = self._placements.get(key)
+        if found is None:
+            found = place(self.spec, src_h, src_w)
+            if len(self._placements) >= self.PLACEMENT_CACHE:
+                # A source whose size keeps changing must not grow the cache without bound.
+                self._placements = {}
+            self._placements[key] = found
+        return found
 
     def __call__(self, frame: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, Transform]:
         """Write ``frame`` (H×W×3 BGR uint8) into ``out`` (``[1, H, W, 3]`` of the input dtype)."""
@@ -119,22 +183,21 @@ class Preprocessor:
             raise ValueError(
                 f"expected an H×W×3 uint8 BGR frame, got shape {frame.shape} dtype {frame.dtype}"
             )
-        fresh = out is None
+        src_h, src_w = frame.shape[:2]
+        placement = self.placement(src_h, src_w)
         if out is None:
             out = self.new_buffer()
-        src_h, src_w = frame.shape[:2]
+            if not placement.fills_input:
+                # Not remembered: once this buffer is freed, its id may be reused by the next one.
+                out[0] = self._pad
+        elif not placement.fills_input and self._padded.filled_for(out) is not placement:
+            # The borders never change for a given placement: fill them once per reused buffer, again
+            # only when the frames written into it change size. Placements are cached, so identity is the
+            # cheap test; an equal one made after the cache was emptied only costs one more fill.
+            out[0] = self._pad
+            self._padded.remember(out, placement)
         canvas = out[0]
-        if self._geometry != (src_h, src_w):
-            self._place(src_h, src_w)
-            self._geometry = (src_h, src_w)
-            self._padded.clear()
-        if fresh or id(out) not in self._padded:
-            # The borders never change for a given geometry and buffer: fill them once per reused buffer.
-            # A buffer made here is filled every time: once freed, its id may be reused by the next one.
-            canvas[...] = self._pad
-            if not fresh:
-                self._padded.add(id(out))
-        left, top, new_w, new_h = self._placement
+        left, top, new_w, new_h = placement.left, placement.top, placement.width, placement.height
         if (new_w, new_h) == (src_w, src_h):
             resized = frame
         else:
@@ -150,14 +213,9 @@ class Preprocessor:
         else:
             lut = self._luts[0]
             region[...] = cv2.LUT(resized, lut.view(np.uint8)).view(lut.dtype)
-        assert self._transform is not None
-        return out, self._transform
+        return out, placement.transform
 
 
 def letterbox_geometry(src_h: int, src_w: int, dst_h: int, dst_w: int) -> Transform:
     """The transform letterboxing would use, without touching pixels (for tests and evaluators)."""
-    spec = InputSpec(dst_h, dst_w, np.dtype(np.uint8), resize="letterbox")
-    pre = Preprocessor(spec)
-    pre._place(src_h, src_w)
-    assert pre._transform is not None
-    return pre._transform
+    return place(InputSpec(dst_h, dst_w, np.dtype(np.uint8), resize="letterbox"), src_h, src_w).transform

@@ -6,7 +6,11 @@ import numpy as np
 
 from ...detections import Detections
 from ...errors import ModelError
+from ..families import HeadLayout, ModelFamily, layouts, register_family
+from ..metadata import ModelMetadata
 from .base import TensorInfo
+
+NAME = "ssd"
 
 
 def looks_like_ssd(outputs: list[TensorInfo]) -> bool:
@@ -25,14 +29,15 @@ class SsdDecoder:
     numbers (scores of a frame with detections are not), scores are sorted descending within [0, 1].
     """
 
-    family = "ssd"
+    family = NAME
 
     def __init__(self, outputs: list[TensorInfo], input_hw: tuple[int, int]) -> None:
         if not looks_like_ssd(outputs):
+            others = [name for name in layouts() if name != NAME]
             raise ModelError(
-                "model.layout is 'ssd' but the outputs are not the post-process op's four tensors: "
+                f"model.layout is '{NAME}' but the outputs are not the post-process op's four tensors: "
                 + "; ".join(o.describe() for o in outputs),
-                "set model.layout to auto, yolov8 or yolov5",
+                f"set model.layout to {', '.join(others[:-1])} or {others[-1]}",
             )
         self.input_h, self.input_w = input_hw
         position = {o.index: i for i, o in enumerate(outputs)}
@@ -95,3 +100,24 @@ class SsdDecoder:
 
     def describe(self) -> str:
         return "ssd (TFLite_Detection_PostProcess: boxes ymin,xmin,ymax,xmax normalized)"
+
+
+def build_ssd_decoder(
+    outputs: list[TensorInfo], input_hw: tuple[int, int], metadata: ModelMetadata, head: HeadLayout | None
+) -> SsdDecoder:
+    return SsdDecoder(outputs, input_hw)
+
+
+register_family(
+    ModelFamily(
+        name=NAME,
+        description="SSD post-process outputs (TFLite_Detection_PostProcess)",
+        decoder=build_ssd_decoder,
+        recognizes=looks_like_ssd,
+        mean=(127.5, 127.5, 127.5),  # [-1, 1]: the TF Object Detection API's preprocessing
+        std=(127.5, 127.5, 127.5),
+        # The TF OD API resizes without keeping the aspect ratio; its anchors are laid out for that.
+        resize="stretch",
+        precedence=10,  # four tensors of fixed shapes: nothing else looks like them
+    )
+)

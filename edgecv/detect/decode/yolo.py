@@ -12,10 +12,28 @@ import math
 
 import numpy as np
 
+from ...boxes import cxcywh_to_xyxy
 from ...detections import Detections
+from ..families import HeadLayout, HeadShape, ModelFamily, register_family
+from ..metadata import ModelMetadata
 from .base import TensorInfo
 
 PIXEL_BOX_LIMIT = 2.0  # normalized centres never exceed ~1.1; pixel centres of any real input do
+HEADS = {
+    "yolov8": HeadShape(leading=4, anchors_per_cell=1),  # cx, cy, w, h, then classes; anchor-free (v8, v11)
+    "yolov5": HeadShape(leading=5, anchors_per_cell=3),  # the box, objectness, then classes
+}
+
+
+def box_format_of(centres: np.ndarray) -> str:
+    """``pixels`` or ``normalized``, from the box-centre values of a float head."""
+    return "pixels" if float(np.abs(centres).max(initial=0.0)) > PIXEL_BOX_LIMIT else "normalized"
+
+
+def float_head_box_format(output: np.ndarray) -> str:
+    """The families' box-format rule, on a float model's head as it comes out (either axis order)."""
+    head = np.squeeze(output)
+    return box_format_of(head[:2] if head.shape[0] < head.shape[-1] else head[:, :2])
 
 
 class YoloDecoder:
@@ -31,7 +49,8 @@ class YoloDecoder:
         self.family = family
         self.channels_first = channels_first
         self.input_h, self.input_w = input_hw
-        self.first_class = 5 if family == "yolov5" else 4
+        self.first_class = HEADS[family].leading
+        self.objectness = self.first_class == 5  # channel 4 scales every class score
         shape = output.shape[-2:]
         self.channels, self.anchors = (shape[0], shape[1]) if channels_first else (shape[1], shape[0])
         self.num_classes = self.channels - self.first_class
@@ -73,7 +92,7 @@ class YoloDecoder:
             if not len(classes):
                 return Detections.empty()
         threshold = self._threshold_q(conf)
-        if self.family == "yolov5":
+        if self.objectness:
             # score = objectness × class ≤ objectness × (largest class score the tensor can hold), so
             # objectness alone pre-filters. That largest score can exceed 1 on a quantized head (uint8 with
             # a zero point above 0, or a scale a little over 1/255).
@@ -93,20 +112,60 @@ class YoloDecoder:
         if self._box_scale is None:
             self.box_format = self._guess_box_format(head)
             self._box_scale = self._scale_for(self.box_format)
-        xywh = self._dequantize(head[:4, candidates]).T * self._box_scale
-        boxes = np.empty_like(xywh)
-        half = xywh[:, 2:] / 2
-        boxes[:, :2] = xywh[:, :2] - half
-        boxes[:, 2:] = xywh[:, :2] + half
+        boxes = cxcywh_to_xyxy(self._dequantize(head[:4, candidates]).T * self._box_scale)
         return Detections(boxes, scores.astype(np.float32, copy=False), class_ids)
 
     def _guess_box_format(self, head: np.ndarray) -> str:
         if self.output.quantized:
             # One int8 scale cannot hold both 0..1 scores and 0..640 pixels: quantized heads are normalized.
             return "normalized"
-        return "pixels" if float(np.abs(head[:2]).max()) > PIXEL_BOX_LIMIT else "normalized"
+        return box_format_of(head[:2])
 
     def describe(self) -> str:
         order = "[1, channels, anchors]" if self.channels_first else "[1, anchors, channels]"
         boxes = self.box_format or "auto (normalized or pixels, decided on the first frame)"
         return f"{self.family} {order}, {self.num_classes} classes, {self.anchors} anchors, boxes {boxes}"
+
+
+def _build(
+    family: str, input_hw: tuple[int, int], metadata: ModelMetadata, head: HeadLayout | None
+) -> YoloDecoder:
+    if head is None:
+        raise ValueError(f"the {family} decoder needs the head layout build_decoder reads")
+    return YoloDecoder(head.output, input_hw, family, head.channels_first, metadata.box_format)
+
+
+def build_yolov8_decoder(
+    outputs: list[TensorInfo], input_hw: tuple[int, int], metadata: ModelMetadata, head: HeadLayout | None
+) -> YoloDecoder:
+    return _build("yolov8", input_hw, metadata, head)
+
+
+def build_yolov5_decoder(
+    outputs: list[TensorInfo], input_hw: tuple[int, int], metadata: ModelMetadata, head: HeadLayout | None
+) -> YoloDecoder:
+    return _build("yolov5", input_hw, metadata, head)
+
+
+# Ultralytics trains on [0, 1] RGB, letterboxed: the family defaults. v8 comes first: on a grid both fit
+# (3 anchors per cell on one grid can equal 1 per cell on another), the anchor-free head is the likelier.
+register_family(
+    ModelFamily(
+        name="yolov8",
+        description="single-tensor YOLOv8/v11 heads (4 + classes channels)",
+        decoder=build_yolov8_decoder,
+        head=HEADS["yolov8"],
+        box_format=float_head_box_format,
+        precedence=20,
+    )
+)
+register_family(
+    ModelFamily(
+        name="yolov5",
+        description="single-tensor YOLOv5 heads (5 + classes channels: objectness)",
+        decoder=build_yolov5_decoder,
+        head=HEADS["yolov5"],
+        box_format=float_head_box_format,
+        precedence=30,
+    )
+)
