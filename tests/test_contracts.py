@@ -49,8 +49,8 @@ def test_empty() -> None:
 def test_event_lines_validate_against_the_contract() -> None:
     import io
 
-    from edgecv.capture.frame import Frame
     from edgecv.contracts import EventJson
+    from edgecv.frame import Frame
     from edgecv.output.stdout import StdoutSink
     from edgecv.track.events import TrackEvent
 

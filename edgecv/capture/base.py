@@ -7,13 +7,15 @@ latest-frame logic lives once, in :mod:`edgecv.capture.grabber`, and works with 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
-from edgecv.capture.frame import Frame, SourceStats
+from edgecv.capture.stats import SourceStats
 from edgecv.errors import SourceError
+from edgecv.frame import Frame
 
 
 class FrameTimeout(SourceError):
@@ -26,19 +28,29 @@ class FrameTimeout(SourceError):
 
 
 class FrameSource(Protocol):
-    """Where frames come from. Sources may subclass this to inherit the context-manager methods.
+    """Where frames come from.
 
     ``open`` raises :class:`SourceError` with a message a person can act on. ``read(timeout)`` returns the
     next frame, ``None`` once the source has ended (a file or folder without ``loop``; every later call
     returns ``None`` again), raises :class:`FrameTimeout` when a live source had no new frame within
     ``timeout`` seconds, and :class:`SourceError` when a live source is lost beyond recovery. Files and
     folders never time out: their reads are local. ``close`` is idempotent and stops any capture thread
-    promptly. ``with source:`` opens it (when not open yet) and closes it on the way out.
+    promptly. ``with source:`` opens it (when not open yet) and closes it on the way out; sources get that
+    from :class:`SourceBase`.
     """
 
     name: str  # for logs and errors; stream credentials are masked
+    source_id: str  # stamped on every frame; keys the per-source tracker and the output's "source"
     live: bool  # True: frames arrive in real time and are skipped when the reader is slower
     stats: SourceStats
+
+    @property
+    def lost_since(self) -> float | None:
+        """``time.monotonic()`` since which a live source has had no device, ``None`` while it delivers.
+
+        Read by the service watchdog from its own thread; sources that cannot be lost (files) keep ``None``.
+        """
+        ...
 
     def open(self) -> None: ...
 
@@ -46,7 +58,35 @@ class FrameSource(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> FrameSource:
+    def __enter__(self) -> FrameSource: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+_Source = TypeVar("_Source", bound="SourceBase")
+
+
+class SourceBase(ABC):
+    """What every built-in source shares: the context-manager methods, and a ``lost_since`` that stays
+    ``None`` (live sources override it). A base class, not part of the protocol, so that the protocol stays
+    a description only."""
+
+    @property
+    def lost_since(self) -> float | None:
+        return None
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self: _Source) -> _Source:
         self.open()
         return self
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from edgecv.capture.base import CaptureDevice, FrameTimeout
-from edgecv.capture.frame import SourceStats
+from edgecv.capture.stats import SourceStats
 from edgecv.errors import SourceError
 
 log = logging.getLogger(__name__)

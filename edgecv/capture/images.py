@@ -9,41 +9,19 @@ from pathlib import Path
 
 import cv2
 
-from edgecv.capture.base import FrameSource
-from edgecv.capture.frame import Frame, SourceStats
+from edgecv.capture.base import FrameSource, SourceBase
 from edgecv.capture.pacing import Pacer
+from edgecv.capture.stats import SourceStats
+from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, file_not_found, refuse_picamera, require_uri
+from edgecv.config.sections import SourceConfig
 from edgecv.errors import SourceError
+from edgecv.frame import Frame
+from edgecv.images import IMAGE_SUFFIXES_TEXT, has_image_suffix, is_glob, list_images
 
 log = logging.getLogger(__name__)
 
-# What cv2.imread decodes in the headless wheels. Only used to pick files out of a folder: a glob is taken
-# at its word, and anything it matches that does not decode is skipped with a warning.
-IMAGE_SUFFIXES = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".jpe",
-        ".png",
-        ".bmp",
-        ".dib",
-        ".webp",
-        ".tif",
-        ".tiff",
-        ".ppm",
-        ".pgm",
-        ".pbm",
-        ".pnm",
-    }
-)
 
-GLOB_CHARS = frozenset("*?[")
-
-
-def is_glob(uri: str) -> bool:
-    return any(char in GLOB_CHARS for char in uri)
-
-
-def list_images(uri: str) -> list[Path]:
+def list_uri_images(uri: str) -> list[Path]:
     """The images ``uri`` names, sorted by path so that every run sees the same order.
 
     A directory gives its image files (not recursive); a glob gives every file it matches (``**`` recurses);
@@ -51,15 +29,13 @@ def list_images(uri: str) -> list[Path]:
     """
     path = Path(uri)
     if path.is_dir():
-        files = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-    elif is_glob(uri):
-        files = [Path(p) for p in glob.glob(uri, recursive=True) if Path(p).is_file()]
-    else:
-        files = [path] if path.is_file() else []
-    return sorted(files)
+        return list_images(path)
+    if is_glob(uri):
+        return sorted(Path(p) for p in glob.glob(uri, recursive=True) if Path(p).is_file())
+    return [path] if path.is_file() else []
 
 
-class ImageFolderSource(FrameSource):
+class ImageFolderSource(SourceBase):
     """Frames from still images: a folder, a glob such as ``shots/*.jpg``, or a single image.
 
     An image that does not decode is skipped with a warning and counted in ``stats.failures``; the run goes
@@ -85,13 +61,12 @@ class ImageFolderSource(FrameSource):
     def open(self) -> None:
         if self._files is not None:
             return
-        files = list_images(self.uri)
+        files = list_uri_images(self.uri)
         if not files:
             what = "folder" if Path(self.uri).is_dir() else "pattern"
             raise SourceError(
                 f"cannot open image source '{self.uri}': the {what} matches no image files",
-                "put images there or fix source.uri (folders are searched for "
-                f"{', '.join(sorted(IMAGE_SUFFIXES))})",
+                f"put images there or fix source.uri (folders are searched for {IMAGE_SUFFIXES_TEXT})",
             )
         self._files = files
 
@@ -131,3 +106,29 @@ class ImageFolderSource(FrameSource):
 
     def close(self) -> None:
         self._ended = True
+
+
+def claim_images(uri: str) -> SourceSpec | None:
+    """For ``auto``: a glob, a folder or an image file (a single photo is a folder of one)."""
+    if is_glob(uri):
+        return SourceSpec("images", uri, uri)
+    path = Path(uri).expanduser()
+    if path.is_dir() or (has_image_suffix(path) and path.exists()):
+        return SourceSpec("images", str(path), uri)
+    return None
+
+
+def _resolve(uri: str) -> SourceSpec:
+    if is_glob(refuse_picamera(require_uri(uri), "images")):
+        return SourceSpec("images", uri, uri)
+    path = Path(uri).expanduser()
+    if not path.exists():
+        raise file_not_found(uri, "image")
+    return SourceSpec("images", str(path), uri)
+
+
+def _build(spec: SourceSpec, config: SourceConfig, source_id: str) -> FrameSource:
+    return ImageFolderSource(str(spec.target), loop=config.loop, max_fps=config.max_fps, source_id=source_id)
+
+
+SOURCES.register("images", SourceType(_resolve, _build, claim_images, rank=30))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from edgecv.capture.base import CaptureDevice, FrameSource
-from edgecv.capture.frame import Frame, SourceStats
+from edgecv.capture.base import CaptureDevice, SourceBase
 from edgecv.capture.grabber import Backoff, LatestFrameGrabber
 from edgecv.capture.pacing import Pacer
+from edgecv.capture.stats import SourceStats
 from edgecv.config.sections import SourceConfig
 from edgecv.errors import SourceError
+from edgecv.frame import Frame
 
 log = logging.getLogger(__name__)
 
 
-class LiveSource(FrameSource):
+class LiveSource(SourceBase):
     """Frames from ``device`` as they happen; a reader slower than the device gets the newest one.
 
     ``max_fps`` makes ``read`` wait for its next slot and then take the newest frame, so frames in between are

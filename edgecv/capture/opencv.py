@@ -1,15 +1,29 @@
-"""OpenCV capture devices: V4L2 cameras and network streams (through OpenCV's FFmpeg backend)."""
+"""OpenCV capture devices: V4L2 cameras and network streams (through OpenCV's FFmpeg backend).
+
+Registers the source types ``camera`` and ``stream`` (live sources around these devices) and ``opencv``,
+which takes whatever OpenCV opens: a camera, a stream or a video file, never an image folder.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
 
+from edgecv.capture.live import LiveSource
+from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, mask_credentials, refuse_picamera, require_uri
 from edgecv.errors import SourceError
+
+if TYPE_CHECKING:
+    from edgecv.capture.base import FrameSource
+    from edgecv.config.sections import SourceConfig
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +142,66 @@ class OpenCVStream(_OpenCVDevice):
                 "check the URL, credentials and network (try it with 'ffprobe URL')",
             )
         self._cap = cap
+
+
+def claim_camera(uri: str) -> SourceSpec | None:
+    """A camera index (``0``) or device path (``/dev/video0``)."""
+    if uri.isdigit():
+        return SourceSpec("camera", int(uri), f"camera {uri}")
+    if uri.startswith("/dev/"):
+        return SourceSpec("camera", uri, f"camera {uri}")
+    return None
+
+
+def claim_stream(uri: str) -> SourceSpec | None:
+    """An ``rtsp(s)://`` or ``http(s)://`` URL, named with its password masked."""
+    if urlsplit(uri).scheme.lower() in STREAM_SCHEMES:
+        return SourceSpec("stream", uri, mask_credentials(uri))
+    return None
+
+
+def _resolve_camera(uri: str) -> SourceSpec:
+    spec = claim_camera(refuse_picamera(require_uri(uri), "camera"))
+    if spec is None:
+        raise SourceError(
+            f"source.type is camera but source.uri is '{uri}'",
+            "set source.uri to a camera index (0) or a device path (/dev/video0), or source.type to auto",
+        )
+    return spec
+
+
+def _resolve_stream(uri: str) -> SourceSpec:
+    spec = claim_stream(refuse_picamera(require_uri(uri), "stream"))
+    if spec is None:
+        raise SourceError(
+            f"source.type is stream but source.uri is '{uri}'",
+            f"set source.uri to a URL starting with {', '.join(s + '://' for s in STREAM_SCHEMES)}",
+        )
+    return spec
+
+
+def _resolve_opencv(uri: str) -> SourceSpec:
+    refuse_picamera(require_uri(uri), "opencv")
+    return claim_camera(uri) or claim_stream(uri) or SOURCES.get("video").resolve(uri)
+
+
+def _build_camera(spec: SourceSpec, config: SourceConfig, source_id: str) -> FrameSource:
+    device = OpenCVCamera(
+        spec.target, width=config.width, height=config.height, read_timeout_s=config.read_timeout_s
+    )
+    return LiveSource(device, config, source_id=source_id)
+
+
+def _build_stream(spec: SourceSpec, config: SourceConfig, source_id: str) -> FrameSource:
+    device = OpenCVStream(
+        str(spec.target),
+        name=spec.name,
+        timeout_s=config.read_timeout_s,
+        decode_threads=config.decode_threads,
+    )
+    return LiveSource(device, config, source_id=source_id)
+
+
+SOURCES.register("camera", SourceType(_resolve_camera, _build_camera, claim_camera, rank=20))
+SOURCES.register("stream", SourceType(_resolve_stream, _build_stream, claim_stream, rank=20))
+SOURCES.register("opencv", SourceType(_resolve_opencv))

@@ -3,16 +3,24 @@
 picamera2 is not a pip dependency: it comes from apt on Raspberry Pi OS, built against the system numpy, and
 reaches a venv made with ``--system-site-packages``. It is imported in ``open`` so that edgecv imports (and
 its tests run) on machines without it.
+
+Registers the source type ``picamera2``: ``picamera2``, ``picamera2:N`` or, when named, a bare camera number.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgecv.capture.live import LiveSource
+from edgecv.capture.uri import PICAMERA_URI, SOURCES, SourceSpec, SourceType
 from edgecv.errors import SourceError
+
+if TYPE_CHECKING:
+    from edgecv.capture.base import FrameSource
+    from edgecv.config.sections import SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +92,30 @@ def _shut(camera: Any) -> None:
             step()
         except Exception as exc:
             log.debug("picamera2 %s failed: %s", step.__name__, exc)
+
+
+def claim_picamera2(uri: str) -> SourceSpec | None:
+    return _resolve(uri) if PICAMERA_URI.fullmatch(uri) else None
+
+
+def _resolve(uri: str) -> SourceSpec:
+    """``picamera2[:N]``, a camera number ``N``, or nothing (camera 0)."""
+    match = PICAMERA_URI.fullmatch(uri)
+    if uri.isdigit():
+        number = int(uri)
+    elif not uri or match:
+        number = int(match.group(1) or 0) if match else 0
+    else:
+        raise SourceError(
+            f"source.type is picamera2 but source.uri is '{uri}'",
+            "set source.uri to picamera2, picamera2:N or a camera number N (or leave it unset for camera 0)",
+        )
+    return SourceSpec("picamera2", number, f"picamera2:{number}")
+
+
+def _build(spec: SourceSpec, config: SourceConfig, source_id: str) -> FrameSource:
+    device = Picamera2Device(int(spec.target), width=config.width, height=config.height)
+    return LiveSource(device, config, source_id=source_id)
+
+
+SOURCES.register("picamera2", SourceType(_resolve, _build, claim_picamera2, rank=10))

@@ -1,31 +1,73 @@
-"""What kind of source a ``source.uri`` names. Pure string and filesystem checks: nothing is opened here."""
+"""What a ``source.uri`` names, and the registry of source types that decide it.
+
+Pure string and filesystem checks: nothing is opened here. Each source type registers a :class:`SourceType`
+in :data:`SOURCES` from its own module; :func:`resolve` asks the named type, or for ``source.type: auto``
+every type's ``claim`` in ``rank`` order.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from edgecv.capture.images import IMAGE_SUFFIXES, is_glob
 from edgecv.errors import SourceError
+from edgecv.registry import Registry
 
-Kind = Literal["camera", "stream", "video", "images", "picamera2"]
+if TYPE_CHECKING:
+    from edgecv.capture.base import FrameSource
+    from edgecv.config.sections import SourceConfig
 
-STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+AUTO = "auto"
 ACCEPTS = (
     "source.uri takes a camera index or /dev/videoN, an rtsp:// or http(s):// URL, a video file, "
     "an image folder or glob, or picamera2[:N]"
 )
-_PICAMERA = re.compile(r"picamera2(?::(\d+))?", re.IGNORECASE)
+PICAMERA_URI = re.compile(r"picamera2(?::(\d+))?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class SourceSpec:
-    kind: Kind
+    kind: str  # the registered source type that builds it
     target: str | int  # camera index or path, URL, file or folder path or glob, Pi camera number
     name: str  # for logs: stream credentials masked
+
+
+@dataclass(frozen=True)
+class SourceType:
+    """One ``source.type``: how it reads a uri and how it builds its source.
+
+    ``resolve(uri)`` gives the spec when the type is chosen by name, and raises :class:`SourceError` saying
+    what the uri should look like when it does not fit. ``claim(uri)`` gives the spec when ``source.type:
+    auto`` should pick this type for the uri, ``None`` otherwise; a type without ``claim`` is used only when
+    named. ``auto`` asks the types in ``rank`` order, lowest first, so a narrow claim must rank before a
+    broad one: the built-ins rank picamera2 10, camera and stream 20, images 30 (any glob, which is any uri
+    with ``*``, ``?`` or ``[``, and folders and image files) and video 90 (any other existing file). The
+    default, 25, suits a new type that claims its own URL scheme or file suffix. ``build(spec, config,
+    source_id)`` makes the source without opening it; a type without ``build`` only chooses among the
+    others (``opencv`` resolves to camera, stream or video specs, which those types build).
+    """
+
+    resolve: Callable[[str], SourceSpec]
+    build: Callable[[SourceSpec, SourceConfig, str], FrameSource] | None = None
+    claim: Callable[[str], SourceSpec | None] | None = None
+    rank: int = 25
+
+
+def _rank(kind: SourceType) -> int:
+    return kind.rank
+
+
+# Listed and tried in rank order: the order auto asks them in is the order every error lists them in.
+SOURCES: Registry[SourceType] = Registry("source type", "edgecv.capture", order=_rank)
+
+
+def source_type_choices() -> tuple[str, ...]:
+    """What ``source.type`` accepts: ``auto``, then every registered type in rank order."""
+    return (AUTO, *SOURCES.names())
 
 
 def mask_credentials(url: str) -> str:
@@ -37,53 +79,40 @@ def mask_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
-def resolve(uri: str | None, source_type: str = "auto") -> SourceSpec:
-    """Classify ``uri`` for ``source_type`` (auto, opencv, images, picamera2); SourceError if unusable."""
-    text = uri.strip() if uri is not None else ""
-    if source_type == "picamera2":
-        return _picamera(text)
+def require_uri(text: str) -> str:
+    """``text`` when it names something; the "no source given" error otherwise."""
     if not text:
         raise SourceError("no source given", f"set source.uri or --source; {ACCEPTS}")
-    if _PICAMERA.fullmatch(text):
-        if source_type == "auto":
-            return _picamera(text)
+    return text
+
+
+def refuse_picamera(text: str, source_type: str) -> str:
+    """``text`` unless it names a Pi camera, which only ``picamera2`` (or ``auto``) can open."""
+    if PICAMERA_URI.fullmatch(text):
         raise SourceError(
             f"source.uri '{text}' is a Pi camera but source.type is {source_type}", "set source.type to auto"
         )
-    if source_type != "images":
-        if text.isdigit():
-            return SourceSpec("camera", int(text), f"camera {text}")
-        if text.startswith("/dev/"):
-            return SourceSpec("camera", text, f"camera {text}")
-        if urlsplit(text).scheme.lower() in STREAM_SCHEMES:
-            return SourceSpec("stream", text, mask_credentials(text))
-    if is_glob(text) and source_type != "opencv":
-        return SourceSpec("images", text, text)
-    path = Path(text).expanduser()
-    if not path.exists():
-        what = "image" if source_type == "images" else "video"
-        raise SourceError(f"cannot open {what} source '{text}': file not found", ACCEPTS)
-    if source_type == "images" or (
-        source_type == "auto" and (path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES)
-    ):
-        return SourceSpec("images", str(path), text)
-    if path.is_dir():
-        raise SourceError(
-            f"cannot open video source '{text}': it is a folder",
-            "set source.type to images (or auto) to read the images in it",
-        )
-    return SourceSpec("video", str(path), text)
+    return text
 
 
-def _picamera(text: str) -> SourceSpec:
-    match = _PICAMERA.fullmatch(text)
-    if text.isdigit():
-        number = int(text)
-    elif not text or match:
-        number = int(match.group(1) or 0) if match else 0
-    else:
-        raise SourceError(
-            f"source.type is picamera2 but source.uri is '{text}'",
-            "set source.uri to picamera2, picamera2:N or a camera number N (or leave it unset for camera 0)",
-        )
-    return SourceSpec("picamera2", number, f"picamera2:{number}")
+def file_not_found(text: str, what: str = "video") -> SourceError:
+    return SourceError(f"cannot open {what} source '{text}': file not found", ACCEPTS)
+
+
+def resolve(uri: str | None, source_type: str = AUTO) -> SourceSpec:
+    """Classify ``uri`` for ``source_type`` (``auto`` or a registered type); SourceError if unusable."""
+    text = uri.strip() if uri is not None else ""
+    try:
+        SOURCES.check(source_type, extra=(AUTO,))
+    except ValueError as exc:
+        raise SourceError(str(exc), "set source.type to one of those") from None
+    if source_type != AUTO:
+        return SOURCES.get(source_type).resolve(text)
+    require_uri(text)
+    for _, kind in SOURCES:
+        spec = kind.claim(text) if kind.claim is not None else None
+        if spec is not None:
+            return spec
+    if Path(text).expanduser().exists():
+        raise SourceError(f"no source type can read '{text}'", ACCEPTS)
+    raise file_not_found(text)

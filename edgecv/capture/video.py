@@ -1,4 +1,7 @@
-"""A video file, read frame by frame: every frame, in order, whatever the reader's speed."""
+"""A video file, read frame by frame: every frame, in order, whatever the reader's speed.
+
+Registers the source type ``video``, which ``auto`` picks for any existing file no other type claims.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +10,17 @@ from pathlib import Path
 
 import cv2
 
-from edgecv.capture.base import FrameSource
-from edgecv.capture.frame import Frame, SourceStats
+from edgecv.capture.base import FrameSource, SourceBase
 from edgecv.capture.opencv import as_bgr, decode_thread_params
 from edgecv.capture.pacing import Pacer
+from edgecv.capture.stats import SourceStats
+from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, file_not_found, refuse_picamera, require_uri
+from edgecv.config.sections import SourceConfig
 from edgecv.errors import SourceError
+from edgecv.frame import Frame
 
 
-class VideoFileSource(FrameSource):
+class VideoFileSource(SourceBase):
     """Frames of a video file. Nothing is skipped, so two runs over one file see the same frames.
 
     ``loop`` starts again at the end (``seq`` keeps counting); otherwise ``read`` returns ``None`` at the end.
@@ -108,3 +114,34 @@ class VideoFileSource(FrameSource):
             self._cap.release()
             self._cap = None
         self._ended = True
+
+
+def claim_video(uri: str) -> SourceSpec | None:
+    """Any existing path that is not a folder: OpenCV finds out on ``open`` whether it decodes."""
+    path = Path(uri).expanduser()
+    return SourceSpec("video", str(path), uri) if path.exists() and not path.is_dir() else None
+
+
+def _resolve(uri: str) -> SourceSpec:
+    path = Path(refuse_picamera(require_uri(uri), "video")).expanduser()
+    if not path.exists():
+        raise file_not_found(uri)
+    if path.is_dir():
+        raise SourceError(
+            f"cannot open video source '{uri}': it is a folder",
+            "set source.type to images (or auto) to read the images in it",
+        )
+    return SourceSpec("video", str(path), uri)
+
+
+def _build(spec: SourceSpec, config: SourceConfig, source_id: str) -> FrameSource:
+    return VideoFileSource(
+        str(spec.target),
+        loop=config.loop,
+        max_fps=config.max_fps,
+        source_id=source_id,
+        decode_threads=config.decode_threads,
+    )
+
+
+SOURCES.register("video", SourceType(_resolve, _build, claim_video, rank=90))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 import yaml
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from ..config import ENV_PREFIX, Settings
 from .common import add_config_flag
@@ -31,8 +33,22 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, 
             continue
         default = field.get_default(call_default_factory=True)
         env = ENV_PREFIX + key.replace(".", "__").upper()
-        out.append((key, env, json.dumps(default, default=str), field.description or ""))
+        choices = registered_choices(field)
+        description = (field.description or "") + (f" Choices: {', '.join(choices)}." if choices else "")
+        out.append((key, env, json.dumps(default, default=str), description))
     return out
+
+
+def registered_choices(field: FieldInfo) -> list[str]:
+    """The names a registry gives a field's schema (source.type, output.sinks): they follow the plug-ins."""
+    extra = field.json_schema_extra
+    if not callable(extra):
+        return []
+    schema: dict[str, Any] = {}
+    extra(schema)
+    items = schema.get("items")
+    values = schema.get("enum") or (items.get("enum") if isinstance(items, dict) else None) or []
+    return [str(value) for value in values]
 
 
 def main(args: argparse.Namespace) -> int:

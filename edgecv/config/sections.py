@@ -24,6 +24,22 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+# Source types and sinks register themselves in their packages, which import this module: ask them lazily,
+# when a value is checked or the schema is written, never at import time.
+
+
+def _source_type_schema(schema: dict[str, Any]) -> None:
+    from ..capture.uri import source_type_choices
+
+    schema["enum"] = list(source_type_choices())
+
+
+def _sinks_schema(schema: dict[str, Any]) -> None:
+    from ..output.base import SINKS
+
+    schema["items"] = {"type": "string", "enum": sorted(SINKS.names())}
+
+
 class SourceConfig(Section):
     uri: str | None = Field(
         None,
@@ -31,8 +47,11 @@ class SourceConfig(Section):
         "file, an image folder or glob, or 'picamera2' (optionally 'picamera2:N' for camera N). "
         "Unset: the bundled demo clip.",
     )
-    type: Literal["auto", "opencv", "images", "picamera2"] = Field(
-        "auto", description="Backend; 'auto' decides from the uri."
+    type: str = Field(
+        "auto",
+        description="Backend: 'auto' decides from the uri; a source type's name (opencv: a camera, stream or "
+        "video file) takes only uris of that type.",
+        json_schema_extra=_source_type_schema,
     )
     loop: bool = Field(
         False, description="Restart a video file or image folder at its end instead of stopping."
@@ -74,6 +93,13 @@ class SourceConfig(Section):
         "The systemd units turn it on.",
     )
 
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str) -> str:
+        from ..capture.uri import AUTO, SOURCES
+
+        return SOURCES.check(value, extra=(AUTO,))
+
     @model_validator(mode="after")
     def _check_backoff(self) -> SourceConfig:
         if self.reconnect_max_s < self.reconnect_min_s:
@@ -81,6 +107,13 @@ class SourceConfig(Section):
                 f"reconnect_max_s ({self.reconnect_max_s}) must be >= reconnect_min_s ({self.reconnect_min_s})"
             )
         return self
+
+
+def _layout_schema(schema: dict[str, Any]) -> None:
+    # Model families register themselves in edgecv.detect.decode; read them lazily, like source types.
+    from ..detect.families import layouts
+
+    schema["enum"] = list(layouts())
 
 
 class ModelConfig(Section):
@@ -103,13 +136,22 @@ class ModelConfig(Section):
     edgetpu_device: str = Field(
         "", description="Edge TPU to use: '' (first found), 'usb', 'usb:N', 'pci' or 'pci:N'."
     )
-    layout: Literal["auto", "ssd", "yolov8", "yolov5"] = Field(
-        "auto", description="Output decoder; 'auto' detects it from output shapes and metadata."
+    layout: str = Field(
+        "auto",
+        description="Output decoder: a model family, or 'auto' to detect it from output shapes and metadata.",
+        json_schema_extra=_layout_schema,
     )
     resize: Literal["auto", "letterbox", "stretch"] = Field(
         "auto",
         description="How frames are fitted to the input: 'auto' letterboxes YOLO models, stretches SSD.",
     )
+
+    @field_validator("layout")
+    @classmethod
+    def _check_layout(cls, value: str) -> str:
+        from ..detect.families import AUTO, FAMILIES
+
+        return FAMILIES.check(value, extra=(AUTO,))
 
 
 class DetectConfig(Section):
@@ -151,6 +193,12 @@ class DetectConfig(Section):
 
 
 class OutputConfig(Section):
+    sinks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["stdout", "mqtt"],
+        description="The outputs a run may use, in order (env: comma-separated). Each still follows its own "
+        "settings: stdout its 'stdout' mode, mqtt publishes only with mqtt.host set.",
+        json_schema_extra=_sinks_schema,
+    )
     stdout: Literal["auto", "on", "off"] = Field(
         "auto", description="JSON lines on stdout: 'auto' prints them when no MQTT broker is configured."
     )
@@ -161,6 +209,20 @@ class OutputConfig(Section):
         le=6,
         description="Decimals of box coordinates in JSON output (1 decimal costs about 0.001 mAP50-95 on COCO).",
     )
+
+    _split_sinks = field_validator("sinks", mode="before")(_split_list)
+
+    @field_validator("sinks")
+    @classmethod
+    def _check_sinks(cls, value: list[str]) -> list[str]:
+        from ..output.base import SINKS
+
+        for name in value:
+            SINKS.check(name)
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once; list each sink once")
+        return value
 
 
 class LogConfig(Section):

@@ -1,11 +1,21 @@
-"""The protocol every output shares."""
+"""The protocol every output speaks, and the registry that builds the ones a run asks for."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..capture.frame import Frame
 from ..detections import Detections
+from ..frame import Frame
+from ..registry import Registry
+from ..track.events import TrackEvent
+
+if TYPE_CHECKING:
+    from ..capture.base import FrameSource
+    from ..config import Settings
+    from ..labels import Labels
+    from ..pipeline.timing import StageTimes
 
 
 class Sink(Protocol):
@@ -13,12 +23,13 @@ class Sink(Protocol):
 
     ``write_events`` receives the tracker's events of that frame (``new``/``update``/``end``) right after
     ``write_frame``; ``summary`` returns the sink's counters for the run summary, keyed by the sink's name
-    (``{"mqtt": {...}}``), or ``{}``.
+    (``{"mqtt": {...}}``), or ``{}``. ``close`` flushes and releases; the run calls it once, from another
+    thread, against the stop deadline.
     """
 
     def write_frame(self, frame: Frame, detections: Detections) -> None: ...
 
-    def write_events(self, frame: Frame, events: list[Any]) -> None: ...
+    def write_events(self, frame: Frame, events: list[TrackEvent]) -> None: ...
 
     def summary(self) -> dict[str, Any]: ...
 
@@ -28,7 +39,7 @@ class Sink(Protocol):
 class SinkBase:
     """Defaults for sinks that care only about frames."""
 
-    def write_events(self, frame: Frame, events: list[Any]) -> None:
+    def write_events(self, frame: Frame, events: list[TrackEvent]) -> None:
         return None
 
     def summary(self) -> dict[str, Any]:
@@ -36,3 +47,24 @@ class SinkBase:
 
     def close(self) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class SinkContext:
+    """What a sink factory may use besides the settings: the run's labels, sources and stage timings."""
+
+    settings: Settings
+    labels: Labels
+    sources: Sequence[FrameSource]
+    timings: StageTimes | None = None
+
+    def dropped_frames(self) -> int:
+        """Frames the sources captured but replaced before inference, so far."""
+        return sum(source.stats.dropped for source in self.sources)
+
+
+# A factory returns None when the sink's own settings leave it off (no mqtt.host, stdout: off), so listing
+# a sink in output.sinks allows it without forcing it.
+SinkFactory = Callable[[SinkContext], "Sink | None"]
+
+SINKS: Registry[SinkFactory] = Registry("sink", "edgecv.output")

@@ -1,18 +1,24 @@
-"""JSON lines on stdout, one per processed frame: the default output when no broker is configured."""
+"""JSON lines on stdout, one per processed frame: the default output when no broker is configured.
+
+Registers the sink ``stdout``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..capture.frame import Frame
 from ..contracts import detections_json, event_json
 from ..detections import Detections
+from ..frame import Frame
 from ..labels import Labels
 from ..track.events import TrackEvent
-from .base import SinkBase
+from .base import SINKS, SinkBase, SinkContext
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 class StdoutSink(SinkBase):
@@ -37,7 +43,7 @@ class StdoutSink(SinkBase):
     def write_frame(self, frame: Frame, detections: Detections) -> None:
         if not len(detections) and not self.include_empty:
             return
-        line: dict = {"type": "frame", "seq": frame.seq, "ts": round(frame.ts, 6)}
+        line: dict[str, Any] = {"type": "frame", "seq": frame.seq, "ts": round(frame.ts, 6)}
         if self.with_source:
             line["source"] = frame.source_id
         line["detections"] = detections_json(detections, self.labels, self.decimals)
@@ -45,13 +51,13 @@ class StdoutSink(SinkBase):
 
     def write_events(self, frame: Frame, events: list[TrackEvent]) -> None:
         for event in events:
-            line: dict = {"type": "event", "seq": frame.seq, "ts": round(frame.ts, 6)}
+            line: dict[str, Any] = {"type": "event", "seq": frame.seq, "ts": round(frame.ts, 6)}
             if self.with_source:
                 line["source"] = frame.source_id
             line.update(event_json(event, self.labels, self.decimals))
             self.write_line(line)
 
-    def write_line(self, line: dict) -> None:
+    def write_line(self, line: dict[str, Any]) -> None:
         self.stream.write(json.dumps(line, separators=(",", ":")) + "\n")
         # Consumers read line by line from a pipe; don't let block buffering hold results back.
         self.stream.flush()
@@ -62,3 +68,26 @@ class StdoutSink(SinkBase):
             self.stream.flush()
             if self.owns_stream:
                 self.stream.close()
+
+
+def stdout_enabled(settings: Settings) -> bool:
+    """``output.stdout``: ``on``, ``off``, or ``auto``: on unless MQTT publishes (listed and given a host)."""
+    mode = settings.output.stdout
+    if mode == "auto":
+        return "mqtt" not in settings.output.sinks or settings.mqtt.host is None
+    return mode == "on"
+
+
+def build(context: SinkContext) -> StdoutSink | None:
+    settings = context.settings
+    if not stdout_enabled(settings):
+        return None
+    return StdoutSink(
+        context.labels,
+        include_empty=settings.output.include_empty,
+        decimals=settings.output.decimals,
+        with_source=len(context.sources) > 1,
+    )
+
+
+SINKS.register("stdout", build)

@@ -12,8 +12,9 @@ from ..capture.base import FrameSource
 from ..config import Settings
 from ..detect.detector import Detector, DetectParams
 from ..errors import ConfigError, ModelError
-from ..output import Sink, StdoutSink
+from ..output import SINKS, Sink, SinkContext
 from ..track.tracker import ByteTracker
+from .timing import StageTimes
 
 
 def model_path(settings: Settings) -> Path:
@@ -52,41 +53,16 @@ def build_sources(settings: Settings) -> list[FrameSource]:
     return [open_source(settings.source, source_id="0", default_uri=default_uri)]
 
 
-def stdout_enabled(settings: Settings) -> bool:
-    mode = settings.output.stdout
-    if mode == "auto":
-        mqtt = getattr(settings, "mqtt", None)
-        return getattr(mqtt, "host", None) is None
-    return mode == "on"
-
-
 def build_sinks(
-    settings: Settings, detector: Detector, sources: list[FrameSource], timings: object = None
+    settings: Settings, detector: Detector, sources: list[FrameSource], timings: StageTimes | None = None
 ) -> list[Sink]:
-    """``timings``: the pipeline's StageTimes, reported on the MQTT stats topic."""
-    sinks: list[Sink] = []
-    if settings.mqtt.host is not None:
-        from ..mqtt.sink import MqttSink  # paho only when MQTT is configured
+    """The sinks ``output.sinks`` lists, in that order, less those their own settings leave off.
 
-        sinks.append(
-            MqttSink(
-                settings.mqtt,
-                detector.labels,
-                timings=timings,
-                dropped_frames=lambda: sum(s.stats.dropped for s in sources),
-                decimals=settings.output.decimals,
-            )
-        )
-    if stdout_enabled(settings):
-        sinks.append(
-            StdoutSink(
-                detector.labels,
-                include_empty=settings.output.include_empty,
-                decimals=settings.output.decimals,
-                with_source=len(sources) > 1,
-            )
-        )
-    return sinks
+    ``timings``: the pipeline's StageTimes, reported on the MQTT stats topic.
+    """
+    context = SinkContext(settings, detector.labels, sources, timings)
+    sinks = (SINKS.get(name)(context) for name in settings.output.sinks)
+    return [sink for sink in sinks if sink is not None]
 
 
 def build_tracker_factory(settings: Settings, detector: Detector) -> Callable[[], ByteTracker] | None:

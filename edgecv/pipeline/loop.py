@@ -20,17 +20,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from ..capture.base import FrameSource, FrameTimeout
-from ..capture.frame import Frame
+from ..capture.stats import SourceStats
 from ..detect.detector import Detector
 from ..detect.preprocess import Transform
+from ..detections import Detections
 from ..errors import SourceError
+from ..frame import Frame
 from ..output.base import Sink
-from .progress import Progress
+from ..track.events import TrackEvent
+from .heartbeats import Heartbeats
 from .timing import StageTimes
 
 log = logging.getLogger(__name__)
@@ -43,11 +46,11 @@ SWITCH_INTERVAL_S = 0.0002
 class FrameTracker(Protocol):
     """What the post thread needs of a tracker (one per source: tracks never cross cameras)."""
 
-    def update(self, detections: Any, ts: float) -> tuple[Any, list[Any]]:
+    def update(self, detections: Detections, ts: float) -> tuple[Detections, list[TrackEvent]]:
         """Detections of one frame at capture time ``ts`` → the same with ``track_ids``, and events."""
         ...
 
-    def finish(self, ts: float) -> list[Any]:
+    def finish(self, ts: float) -> list[TrackEvent]:
         """The source ended: events that close every open track."""
         ...
 
@@ -57,13 +60,14 @@ class _Job:
     frame: Frame
     tensor: np.ndarray
     transform: Transform
-    free: queue.Queue
+    free: queue.Queue[np.ndarray]
 
 
 @dataclass
 class _End:
+    """A capture thread is done (its source ended, failed or the run is stopping)."""
+
     source_id: str
-    error: BaseException | None = None
 
 
 @dataclass
@@ -71,7 +75,7 @@ class RunResult:
     frames: int
     duration_s: float
     stages_ms: dict[str, dict[str, float]]
-    sources: dict[str, Any]
+    sources: dict[str, SourceStats]  # by source name
     errors: list[str] = field(default_factory=list)
     interrupted: bool = False
     # first to last frame out: the rate once the pipeline is full, without start-up and drain
@@ -83,6 +87,16 @@ class RunResult:
 
 
 class Pipeline:
+    """One run of ``detector`` over ``sources`` into ``sinks``.
+
+    Who owns what: the caller owns the sources and the sinks. It opens the sources before :meth:`run` and
+    closes both afterwards (:class:`edgecv.service.runner.Runner` does, against the stop deadline); the
+    pipeline only reads and writes them. The pipeline owns its threads and queues: :meth:`run` starts them
+    and joins them before it returns. A pipeline runs once: a second :meth:`run` raises ``RuntimeError``
+    (its counters, trackers and stop flag belong to the first); build a new one for the next run, over the
+    same detector, sources and sinks if need be.
+    """
+
     def __init__(
         self,
         detector: Detector,
@@ -101,8 +115,9 @@ class Pipeline:
         self.max_frames = max_frames
         self.timings = timings or StageTimes()
         self._stop = threading.Event()
-        self._jobs: queue.Queue = queue.Queue()
-        self._results: queue.Queue = queue.Queue(maxsize=4)
+        self._ran = False
+        self._jobs: queue.Queue[_Job | _End] = queue.Queue()
+        self._results: queue.Queue[tuple[Frame, list[np.ndarray], Transform] | None] = queue.Queue(maxsize=4)
         self._errors: list[str] = []
         self._fatal: BaseException | None = None
         self.frames_out = 0
@@ -110,7 +125,7 @@ class Pipeline:
         self._tracker_factory = tracker_factory
         self._trackers: dict[str, FrameTracker] = {}
         self._last_frames: dict[str, Frame] = {}
-        self.progress = Progress()  # heartbeats for a watchdog; see edgecv.service.watchdog
+        self.progress = Heartbeats()  # heartbeats for a watchdog; see edgecv.service.watchdog
 
     # -- control ----------------------------------------------------------------------------------------
 
@@ -126,11 +141,9 @@ class Pipeline:
     # -- threads ----------------------------------------------------------------------------------------
 
     def _capture(self, source: FrameSource) -> None:
-        source_id = getattr(source, "source_id", source.name)
-        free: queue.Queue = queue.Queue()
+        free: queue.Queue[np.ndarray] = queue.Queue()
         for _ in range(BUFFERS_PER_SOURCE):
             free.put(self.detector.preprocessor.new_buffer())
-        error: BaseException | None = None
         try:
             while not self._stop.is_set():
                 try:
@@ -146,14 +159,12 @@ class Pipeline:
                     tensor, transform = self.detector.prepare(frame.image, buffer)
                 self._jobs.put(_Job(frame, tensor, transform, free))
         except SourceError as exc:
-            error = exc
             self._errors.append(f"source {source.name}: {exc}")
         except BaseException as exc:  # reported on the caller's thread, never swallowed
-            error = exc
             self._fatal = self._fatal or exc
             self._stop.set()
         finally:
-            self._jobs.put(_End(source_id, error))
+            self._jobs.put(_End(source.source_id))
 
     def _read(self, source: FrameSource) -> Frame | None:
         """Next frame, or None at the end of the source or when stopping."""
@@ -178,7 +189,7 @@ class Pipeline:
                 frame, outputs, transform = item
                 with self.timings.time("decode_nms"):
                     detections = self.detector.finish(outputs, transform)
-                events: list[Any] = []
+                events: list[TrackEvent] = []
                 if self._tracker_factory is not None:
                     tracker = self._trackers.get(frame.source_id)
                     if tracker is None:
@@ -221,6 +232,14 @@ class Pipeline:
     # -- the loop ---------------------------------------------------------------------------------------
 
     def run(self) -> RunResult:
+        """Process until every source has ended, ``max_frames`` were inferred or :meth:`stop` was called.
+
+        Raises what a capture or post thread raised (other than a source's own :class:`SourceError`, which
+        ends that source and is listed in ``RunResult.errors``).
+        """
+        if self._ran:
+            raise RuntimeError("this Pipeline has already run; a pipeline runs once, build a new one")
+        self._ran = True
         # When invoke() returns, the inference thread must win the GIL back from whichever Python thread
         # holds it; by default that can take the whole 5 ms switch interval, half an SSD MobileNet inference.
         previous_interval = sys.getswitchinterval()

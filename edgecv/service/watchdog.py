@@ -1,6 +1,6 @@
 """The service's own health check: is the loop making progress, and if not, is it still worth waiting?
 
-``ServiceWatchdog`` is a thread that reads the run loop's heartbeats (:class:`~edgecv.pipeline.progress.Progress`)
+``ServiceWatchdog`` is a thread that reads the run loop's heartbeats (:class:`~edgecv.pipeline.heartbeats.Heartbeats`)
 and the live sources' loss times, and turns them into the three things systemd hears from us:
 
 * ``READY=1`` once the loop runs (a camera absent at boot still counts: its grabber is retrying, and
@@ -25,8 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from ..capture.base import FrameSource
 from ..config.service import ServiceConfig
-from ..pipeline.progress import Progress
+from ..pipeline.heartbeats import Heartbeats
 from .notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ TICK_S = 0.2  # how often the state is assessed; pings and status go out on thei
 class Watched(Protocol):
     """What the watchdog reads of a pipeline."""
 
-    progress: Progress
+    progress: Heartbeats
     frames_out: int
 
 
@@ -45,7 +46,7 @@ class ServiceWatchdog:
     def __init__(
         self,
         pipeline: Watched,
-        sources: Sequence[Any],
+        sources: Sequence[FrameSource],
         config: ServiceConfig,
         notifier: Notifier | None = None,
         on_fatal: Callable[[str], None] | None = None,
@@ -159,7 +160,8 @@ class ServiceWatchdog:
                 f"no frame for {idle:.0f} s (service.recovery_deadline_s = {config.recovery_deadline_s:g}): "
                 "giving up so that systemd restarts edgecv"
             )
-        lost = [(s.name, s.lost_since) for s in self._sources if getattr(s, "lost_since", None) is not None]
+        # Read once per source: a grabber thread may clear it between a test and a use.
+        lost = [(s.name, lost_at) for s in self._sources if (lost_at := s.lost_since) is not None]
         if lost:
             name, since = lost[0]
             if progress.frame is None:

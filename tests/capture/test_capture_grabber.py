@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from edgecv.capture import FrameTimeout, LiveSource
-from edgecv.capture.frame import Frame, SourceStats
 from edgecv.capture.grabber import Backoff, LatestFrameGrabber
 from edgecv.capture.pacing import Pacer
+from edgecv.capture.stats import SourceStats
 from edgecv.config.sections import SourceConfig
 from edgecv.errors import SourceError
+from edgecv.frame import Frame
 
 
 def stamp(number: int) -> np.ndarray:

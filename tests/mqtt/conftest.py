@@ -22,9 +22,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from edgecv.capture.frame import Frame
 from edgecv.config.mqtt import MqttConfig
 from edgecv.detections import Detections
+from edgecv.frame import Frame
 from edgecv.track.events import TrackEvent
 
 INSTALL = "apt-get update && apt-get install -y mosquitto (as root; or: make test)"

@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from edgecv.capture.frame import Frame
 from edgecv.config.mqtt import MqttConfig
 from edgecv.detections import Detections
+from edgecv.frame import Frame
 from edgecv.labels import Labels
 from edgecv.mqtt.sink import MqttSink
 from edgecv.track.events import TrackEvent

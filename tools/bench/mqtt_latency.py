@@ -64,9 +64,9 @@ def main() -> int:
         print("mosquitto not installed: apt-get install -y mosquitto", file=sys.stderr)
         return 1
 
-    from edgecv.capture.frame import Frame
     from edgecv.config.mqtt import MqttConfig
     from edgecv.detections import Detections
+    from edgecv.frame import Frame
     from edgecv.labels import Labels
     from edgecv.mqtt.sink import MqttSink
 

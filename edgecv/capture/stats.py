@@ -1,20 +1,8 @@
-"""A captured frame and the counters every source keeps."""
+"""The counters every source keeps; the run summary and the MQTT stats topic read them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import numpy as np
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One image as captured: BGR uint8 ``H×W×3``, with its place in the stream."""
-
-    image: np.ndarray
-    seq: int  # per source, from 0, counting frames handed to the pipeline
-    ts: float  # capture time, epoch seconds
-    source_id: str = "0"
 
 
 @dataclass

@@ -1,0 +1,29 @@
+"""Registers the sink ``mqtt``. The sink itself is :class:`edgecv.mqtt.sink.MqttSink`; it is imported only
+when ``mqtt.host`` is set, so paho stays unimported (and optional) everywhere else."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .base import SINKS, SinkContext
+
+if TYPE_CHECKING:
+    from ..mqtt.sink import MqttSink
+
+
+def build(context: SinkContext) -> MqttSink | None:
+    settings = context.settings
+    if settings.mqtt.host is None:
+        return None
+    from ..mqtt.sink import MqttSink
+
+    return MqttSink(
+        settings.mqtt,
+        context.labels,
+        timings=context.timings,
+        dropped_frames=context.dropped_frames,
+        decimals=settings.output.decimals,
+    )
+
+
+SINKS.register("mqtt", build)

@@ -1,0 +1,26 @@
+"""``edgecv run --record PATH``: the stdout JSON lines, every frame included, into a file.
+
+Not a registered sink: a recording is asked for per run, with its path, on the command line, and adds to
+whatever ``output.sinks`` builds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import EdgecvError
+from ..labels import Labels
+from .stdout import StdoutSink
+
+
+def record_sink(path: Path, labels: Labels, several_sources: bool) -> StdoutSink:
+    """A replay of the run that ``edgecv eval track --recorded`` can score (track ids included)."""
+    try:
+        stream = path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise EdgecvError(
+            f"cannot write the recording {path}: {exc.strerror}", "check --record's folder"
+        ) from None
+    return StdoutSink(
+        labels, stream=stream, include_empty=True, with_source=several_sources, owns_stream=True
+    )

@@ -1,0 +1,142 @@
+"""One ``edgecv run`` from start to finish: build, open, watch, run, stop, close, report.
+
+The order matters and is kept here, once:
+
+1. sources are built first, so a wrong path fails before the model takes seconds to load; then the
+   detector, the sinks ``output.sinks`` allows (plus ``--record``), the tracker and the pipeline;
+2. sources are opened (a camera that cannot be opened fails the start, unless ``source.retry_open``);
+3. SIGINT/SIGTERM handlers go in: the first signal finishes the frame in flight and stops, a second one
+   raises ``KeyboardInterrupt`` (stop waiting for that frame); the watchdog starts (sd_notify, health);
+4. the pipeline runs until its sources end, ``max_frames``, a signal or the watchdog stops it;
+5. whatever happened, the watchdog stops, the old signal handlers come back, and every sink and source is
+   closed side by side against one deadline (``service.stop_deadline_s`` after the stop was asked for);
+6. the sinks' and the watchdog's counters join the pipeline's result in the run summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..config import Settings
+from ..errors import EdgecvError
+from ..output.record import record_sink
+from ..pipeline.build import build_detector, build_sinks, build_sources, build_tracker_factory
+from ..pipeline.loop import Pipeline, RunResult
+from ..pipeline.summary import summary_dict
+from ..pipeline.timing import StageTimes
+from .shutdown import close_all, exit_after
+from .watchdog import ServiceWatchdog
+
+log = logging.getLogger("edgecv.run")
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """How a run went: the pipeline's result, the summary (``--summary-json``) and the watchdog's verdict."""
+
+    result: RunResult
+    summary: dict[str, Any]
+    failure: str | None  # why the watchdog gave up; None when it did not
+
+    def raise_for_failure(self) -> None:
+        """``EdgecvError`` when the run failed: the watchdog gave up, or no frame came and sources failed."""
+        if self.failure is not None:
+            raise EdgecvError(
+                f"watchdog: {self.failure}", "systemd restarts the service (Restart=on-failure)"
+            )
+        if self.result.frames == 0 and self.result.errors:
+            raise EdgecvError(self.result.errors[0])
+
+
+class Runner:
+    """Runs the pipeline ``settings`` describe; ``max_frames`` stops after that many, ``record`` also writes
+    every frame and event line to a file. Call :meth:`run` once, from the main thread (signal handlers)."""
+
+    def __init__(
+        self, settings: Settings, *, max_frames: int | None = None, record: Path | None = None
+    ) -> None:
+        self.settings = settings
+        self.max_frames = max_frames
+        self.record = record
+
+    def run(self) -> RunReport:
+        settings = self.settings
+        sources = build_sources(settings)
+        detector = build_detector(settings)
+        tracker_factory = build_tracker_factory(settings, detector)
+        recording = record_sink(self.record, detector.labels, len(sources) > 1) if self.record else None
+        timings = StageTimes()
+        sinks = build_sinks(settings, detector, sources, timings)
+        if recording is not None:
+            sinks.append(recording)
+        pipeline = Pipeline(
+            detector,
+            sources,
+            sinks,
+            max_frames=self.max_frames,
+            timings=timings,
+            tracker_factory=tracker_factory,
+        )
+        # sd_notify (READY, WATCHDOG, STATUS, STOPPING) when run by systemd; health checks always.
+        watchdog = ServiceWatchdog(pipeline, sources, settings.service, on_fatal=self._on_fatal(pipeline))
+        try:
+            for source in sources:
+                source.open()
+            with _stop_on_signals(pipeline, watchdog):
+                watchdog.start()
+                try:
+                    result = pipeline.run()
+                finally:
+                    watchdog.stop()
+        finally:
+            # Sinks (MQTT publishes offline and flushes) and sources close side by side, bounded as a whole;
+            # also when the start failed half way, so that no sink is left connected.
+            closes = [(f"sink {type(s).__name__}", s.close) for s in sinks] + [
+                (s.name, s.close) for s in sources
+            ]
+            close_all(closes, deadline=watchdog.stop_deadline)
+        extra: dict[str, Any] = {}
+        for sink in sinks:
+            extra.update(sink.summary())
+        extra.update(watchdog.summary())
+        return RunReport(result, summary_dict(result, extra), watchdog.failure)
+
+    def _on_fatal(self, pipeline: Pipeline) -> Callable[[str], None]:
+        deadline_s = self.settings.service.stop_deadline_s
+
+        def on_fatal(reason: str) -> None:
+            # Called from the watchdog thread. The normal stop is tried first; an inference stuck inside
+            # invoke() never returns to see it, so the process is ended anyway once the stop budget is spent.
+            pipeline.stop(interrupted=False)
+            exit_after(deadline_s + 1.0, f"watchdog: {reason}")
+
+        return on_fatal
+
+
+@contextmanager
+def _stop_on_signals(pipeline: Pipeline, watchdog: ServiceWatchdog) -> Iterator[None]:
+    """SIGINT/SIGTERM stop the pipeline after the frame in flight; a second one raises KeyboardInterrupt."""
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if pipeline.stopping:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop waiting for the frame in flight
+        name = signal.Signals(signum).name
+        log.info("received %s, finishing the frame in flight", name)
+        pipeline.stop()
+        watchdog.stop(f"stopping: {name}")
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
