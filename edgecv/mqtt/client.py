@@ -30,7 +30,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
-from ..config.mqtt import MqttConfig, credentials_password_file
+from ..config.mqtt import MqttConfig, MqttTlsConfig, credentials_password_file
 from ..errors import ConfigError, EdgecvError
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,47 @@ def read_password(config: MqttConfig) -> str | None:
     return lines[0] if lines else ""
 
 
+def build_client(config: MqttConfig, client_id: str) -> paho.Client:
+    """A paho client set up as ``config`` says (protocol, session, credentials, TLS), neither connected nor
+    given callbacks. :class:`MqttLink` adds its last will, limits and callbacks; ``edgecv check`` connects
+    once with it, so the check proves exactly the connection the service will make.
+
+    Raises :class:`ConfigError` when a TLS file is missing or does not load, or the password file cannot be
+    read.
+    """
+    v5 = config.protocol == "5"
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+        # A clean session for the publisher: QoS 1 messages in flight are kept and re-sent by the
+        # client itself after a reconnect; a persistent session would only matter for subscriptions.
+        clean_session=None if v5 else True,
+    )
+    if config.username is not None:
+        client.username_pw_set(config.username, read_password(config))
+    if config.tls.active:
+        _set_tls(client, config.tls)
+    return client
+
+
+def _set_tls(client: paho.Client, tls: MqttTlsConfig) -> None:
+    for name in ("ca_file", "cert_file", "key_file"):
+        path = getattr(tls, name)
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"mqtt.tls.{name} not found: {path}")
+    try:
+        client.tls_set(
+            ca_certs=str(tls.ca_file) if tls.ca_file else None,
+            certfile=str(tls.cert_file) if tls.cert_file else None,
+            keyfile=str(tls.key_file) if tls.key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise ConfigError(f"mqtt.tls: cannot load the certificates: {exc}") from None
+    client.tls_insecure_set(tls.insecure)
+
+
 class MqttLink:
     """One paho client, connected in the background. ``on_connect``/``on_disconnect``/``on_ack`` are the
     publisher's hooks, called on paho's network thread."""
@@ -106,24 +147,12 @@ class MqttLink:
 
     def _build(self, will_topic: str, will_payload: bytes) -> paho.Client:
         c = self.config
-        v5 = c.protocol == "5"
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
-            # A clean session for the publisher: QoS 1 messages in flight are kept and re-sent by the
-            # client itself after a reconnect; a persistent session would only matter for subscriptions.
-            clean_session=None if v5 else True,
-        )
+        client = build_client(c, self.client_id)
         # Our own outbox bounds what waits while offline; paho's queue holds only what is in flight.
         client.max_inflight_messages_set(100)
         # Annotated as int, but paho only multiplies and sleeps: sub-second delays work (tests, LAN brokers).
         client.reconnect_delay_set(min_delay=c.reconnect_min_s, max_delay=c.reconnect_max_s)  # type: ignore[arg-type]
         client.will_set(will_topic, will_payload, qos=1, retain=True)
-        if c.username is not None:
-            client.username_pw_set(c.username, read_password(c))
-        if c.tls.active:
-            self._tls(client)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -131,27 +160,12 @@ class MqttLink:
         client.on_message = self._on_message
         return client
 
-    def _tls(self, client: paho.Client) -> None:
-        t = self.config.tls
-        for name in ("ca_file", "cert_file", "key_file"):
-            path = getattr(t, name)
-            if path is not None and not Path(path).is_file():
-                raise ConfigError(f"mqtt.tls.{name} not found: {path}")
-        try:
-            client.tls_set(
-                ca_certs=str(t.ca_file) if t.ca_file else None,
-                certfile=str(t.cert_file) if t.cert_file else None,
-                keyfile=str(t.key_file) if t.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-        except (ssl.SSLError, OSError, ValueError) as exc:
-            raise ConfigError(f"mqtt.tls: cannot load the certificates: {exc}") from None
-        client.tls_insecure_set(t.insecure)
-
     # -- lifecycle --------------------------------------------------------------------------------------
 
     def start(self) -> None:
         c = self.config
+        if c.host is None:
+            raise ConfigError("mqtt.host is not set", "set mqtt.host to the broker's address")
         self.client.connect_async(c.host, c.effective_port, keepalive=c.keepalive)
         self.client.loop_start()
 
@@ -233,7 +247,7 @@ class MqttLink:
 
     def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
         if self._hooks[3] is not None:
-            self._hooks[3](message.topic, message.payload, bool(message.retain))
+            self._hooks[3](message.topic, bytes(message.payload), bool(message.retain))
 
     # -- used by the publisher --------------------------------------------------------------------------
 

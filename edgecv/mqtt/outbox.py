@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from enum import IntEnum
 
-# Drop order: lower goes first.
-DETECTIONS = 0
-STATS = 1
-EVENTS = 2
-PRIORITIES = (DETECTIONS, STATS, EVENTS)
+
+class MessageKind(IntEnum):
+    """What a message is; its value is its drop order when the queue is full (lowest goes first).
+
+    Retained state (availability, counts, snapshots, discovery) travels as ``EVENTS``: dropped last, in
+    publish order with the events.
+    """
+
+    DETECTIONS = 0
+    STATS = 1
+    EVENTS = 2
 
 
 @dataclass
@@ -22,7 +29,7 @@ class Message:
     payload: bytes
     qos: int = 0
     retain: bool = False
-    priority: int = DETECTIONS
+    kind: MessageKind = MessageKind.DETECTIONS
     spool_id: str | None = None  # the JSON id, for events kept in the spool
 
 
@@ -33,7 +40,7 @@ class Outbox:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self._items: OrderedDict[int, Message] = OrderedDict()
-        self._by_priority: dict[int, deque[int]] = {p: deque() for p in PRIORITIES}
+        self._by_kind: dict[MessageKind, deque[int]] = {kind: deque() for kind in MessageKind}
         self._next = 0
         self.bytes = 0
 
@@ -45,7 +52,7 @@ class Outbox:
         key = self._next
         self._next += 1
         self._items[key] = message
-        self._by_priority[message.priority].append(key)
+        self._by_kind[message.kind].append(key)
         self.bytes += len(message.payload)
         dropped = []
         while len(self._items) > self.max_messages or self.bytes > self.max_bytes:
@@ -53,8 +60,8 @@ class Outbox:
         return dropped
 
     def _evict(self) -> Message:
-        for priority in PRIORITIES:
-            keys = self._by_priority[priority]
+        for kind in MessageKind:  # in value order: the drop order
+            keys = self._by_kind[kind]
             if keys:
                 message = self._items.pop(keys.popleft())
                 self.bytes -= len(message.payload)
@@ -65,7 +72,7 @@ class Outbox:
         """Everything queued, oldest first; the outbox is empty afterwards."""
         messages = list(self._items.values())
         self._items.clear()
-        for keys in self._by_priority.values():
+        for keys in self._by_kind.values():
             keys.clear()
         self.bytes = 0
         return messages

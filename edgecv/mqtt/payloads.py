@@ -11,13 +11,13 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-from typing import Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..contracts import DetectionJson, EventJson, StageJson
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1  # Final: the Literal[1] of the v field
 
 ONLINE = "online"
 OFFLINE = "offline"
@@ -88,40 +88,33 @@ class StatsMessage(Envelope):
     cpu_temp_c: float | None = Field(None, description="CPU temperature, when the device reports one.")
 
 
+def envelope(ids: MessageIds, device: str, camera: str, **fields: Any) -> dict[str, Any]:
+    """A JSON payload: the :class:`Envelope` fields every topic's message starts with (``v``, a fresh ``id``,
+    ``device``, ``camera``), then ``fields`` in the order given (the wire order)."""
+    return {"v": SCHEMA_VERSION, "id": ids.next(), "device": device, "camera": camera, **fields}
+
+
 def detections_message(
-    ids: MessageIds, device: str, camera: str, seq: int, ts: float, detections: list
-) -> dict:
-    return {
-        "v": SCHEMA_VERSION,
-        "id": ids.next(),
-        "device": device,
-        "camera": camera,
-        "seq": seq,
-        "ts": round(ts, 6),
-        "detections": detections,
-    }
+    ids: MessageIds, device: str, camera: str, seq: int, ts: float, detections: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """:class:`DetectionsMessage`."""
+    return envelope(ids, device, camera, seq=seq, ts=round(ts, 6), detections=detections)
 
 
-def event_message(ids: MessageIds, device: str, camera: str, seq: int, ts: float, event: dict) -> dict:
-    return {
-        "v": SCHEMA_VERSION,
-        "id": ids.next(),
-        "device": device,
-        "camera": camera,
-        "type": "event",
-        "seq": seq,
-        "ts": round(ts, 6),
-        **event,
-    }
+def event_message(
+    ids: MessageIds, device: str, camera: str, seq: int, ts: float, event: dict[str, Any]
+) -> dict[str, Any]:
+    """:class:`EventMessage`, from the fields :func:`edgecv.contracts.event_json` gives."""
+    return envelope(ids, device, camera, type="event", seq=seq, ts=round(ts, 6), **event)
 
 
-def count_message(ids: MessageIds, device: str, camera: str, label: str, count: int, ts: float) -> dict:
-    return {
-        "v": SCHEMA_VERSION,
-        "id": ids.next(),
-        "device": device,
-        "camera": camera,
-        "label": label,
-        "count": count,
-        "ts": round(ts, 6),
-    }
+def count_message(
+    ids: MessageIds, device: str, camera: str, label: str, count: int, ts: float
+) -> dict[str, Any]:
+    """:class:`CountMessage`."""
+    return envelope(ids, device, camera, label=label, count=count, ts=round(ts, 6))
+
+
+def stats_message(ids: MessageIds, device: str, camera: str, ts: float, **stats: Any) -> dict[str, Any]:
+    """:class:`StatsMessage`: ``ts`` (to the millisecond) then the ``stats`` fields, in the model's order."""
+    return envelope(ids, device, camera, ts=round(ts, 3), **stats)

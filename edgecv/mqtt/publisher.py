@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config.mqtt import MqttConfig
 from .client import MqttLink
-from .outbox import EVENTS, Message, Outbox
+from .outbox import Message, MessageKind, Outbox
 from .payloads import OFFLINE, ONLINE
 from .spool import Spool
 
@@ -30,7 +31,12 @@ log = logging.getLogger(__name__)
 
 
 class Publisher:
-    def __init__(self, config: MqttConfig, availability_topic: str, on_message=None) -> None:
+    def __init__(
+        self,
+        config: MqttConfig,
+        availability_topic: str,
+        on_message: Callable[[str, bytes, bool], None] | None = None,
+    ) -> None:
         self.config = config
         self.availability_topic = availability_topic
         self.outbox = Outbox(config.queue.max_messages, config.queue.max_bytes)
@@ -58,18 +64,9 @@ class Publisher:
         self.dropped = 0
         self._outage_dropped = 0
         if self.spool is not None:
-            for record in self.spool.pending():
+            for message in self.spool.pending():
                 # Events of an earlier run: first in line once the broker is reachable.
-                self._enqueue(
-                    Message(
-                        record["topic"],
-                        record["payload"].encode(),
-                        record["qos"],
-                        False,
-                        EVENTS,
-                        record["id"],
-                    )
-                )
+                self._enqueue(message)
         self.set_retained(availability_topic, ONLINE.encode())
 
     # -- counters ---------------------------------------------------------------------------------------
@@ -103,7 +100,7 @@ class Publisher:
 
     def send(self, message: Message) -> None:
         if message.spool_id is not None and self.spool is not None:
-            self.spool.add(message.spool_id, message.topic, message.qos, message.payload)
+            self.spool.add(message)
         with self._send_lock:
             if self._online:
                 self._publish(message)
@@ -112,7 +109,7 @@ class Publisher:
 
     def set_retained(self, topic: str, payload: bytes, qos: int = 1) -> None:
         """Publish retained state now (when online) and again after every reconnect."""
-        message = Message(topic, payload, qos, True, EVENTS)
+        message = Message(topic, payload, qos, True, MessageKind.EVENTS)
         with self._send_lock:
             self._retained[topic] = message
             if self._online:

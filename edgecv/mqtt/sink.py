@@ -12,17 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from ..capture.frame import Frame
 from ..config.mqtt import MqttConfig
 from ..contracts import detections_json, event_json
 from ..detections import Detections
+from ..frame import Frame
 from ..labels import Labels
 from ..output.base import SinkBase
 from ..track.events import TrackEvent
 from . import health
 from .discovery import Discovery
-from .outbox import DETECTIONS, EVENTS, STATS, Message
-from .payloads import MessageIds, count_message, detections_message, event_message
+from .outbox import Message, MessageKind
+from .payloads import MessageIds, count_message, detections_message, event_message, stats_message
 from .publisher import Publisher
 from .topics import ALL, Topics
 
@@ -103,7 +103,11 @@ class MqttSink(SinkBase):
                 )  # fmt: skip
                 self.publisher.send(
                     Message(
-                        self.topics.detections, _dumps(body), self.config.qos_detections, False, DETECTIONS
+                        self.topics.detections,
+                        _dumps(body),
+                        self.config.qos_detections,
+                        False,
+                        MessageKind.DETECTIONS,
                     )
                 )
         self._publish_counts(self._count(detections), frame.ts)
@@ -146,7 +150,14 @@ class MqttSink(SinkBase):
             if frame.source_id != "0":
                 body["source"] = frame.source_id
             self.publisher.send(
-                Message(self.topics.events, _dumps(body), self.config.qos_events, False, EVENTS, body["id"])
+                Message(
+                    self.topics.events,
+                    _dumps(body),
+                    self.config.qos_events,
+                    False,
+                    MessageKind.EVENTS,
+                    body["id"],
+                )
             )
             if self.config.snapshot.enabled and event.kind in ("new", "update"):
                 self._maybe_snapshot(frame, event, fields["label"])
@@ -174,26 +185,25 @@ class MqttSink(SinkBase):
     def publish_stats(self) -> None:
         now = time.monotonic()
         elapsed = max(now - self._stats_at, 1e-9)
-        body = {
-            "v": 1,
-            "id": self.ids.next(),
-            "device": self._device,
-            "camera": self._camera,
-            "ts": round(time.time(), 3),
-            "uptime_s": round(now - self._started, 1),
-            "fps": round((self.frames - self._stats_frames) / elapsed, 2),
-            "frames": self.frames,
-            "dropped_frames": int(self.dropped_frames()),
-            "stages_ms": self.timings.summary_ms() if self.timings is not None else {},
-            "reconnects": self.publisher.reconnects,
-            "queue_depth": self.publisher.queued,
-            "published": self.publisher.published,
-            "acked": self.publisher.acked,
-            "dropped_messages": self.publisher.dropped,
-            "cpu_temp_c": health.read_temp_c(self._thermal),
-        }
+        body = stats_message(
+            self.ids,
+            self._device,
+            self._camera,
+            time.time(),
+            uptime_s=round(now - self._started, 1),
+            fps=round((self.frames - self._stats_frames) / elapsed, 2),
+            frames=self.frames,
+            dropped_frames=int(self.dropped_frames()),
+            stages_ms=self.timings.summary_ms() if self.timings is not None else {},
+            reconnects=self.publisher.reconnects,
+            queue_depth=self.publisher.queued,
+            published=self.publisher.published,
+            acked=self.publisher.acked,
+            dropped_messages=self.publisher.dropped,
+            cpu_temp_c=health.read_temp_c(self._thermal),
+        )
         self._stats_at, self._stats_frames = now, self.frames
-        self.publisher.send(Message(self.topics.stats, _dumps(body), 0, False, STATS))
+        self.publisher.send(Message(self.topics.stats, _dumps(body), 0, False, MessageKind.STATS))
 
     # -- discovery --------------------------------------------------------------------------------------
 

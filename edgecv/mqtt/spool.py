@@ -1,9 +1,10 @@
 """Events kept on disk until the broker acknowledges them, so they survive a restart of the process.
 
-Two append-only files: ``events.jsonl`` (one record per event, written before it is sent) and ``acked.log``
-(one id per acknowledgement). Appends are flushed, not fsynced: a killed process loses nothing (the data is
-in the kernel's page cache); a power cut may lose the last second, and an fsync per event would cost
-milliseconds on an SD card. Compaction rewrites the spool with the unacknowledged records only (atomic
+Two append-only files: ``events.jsonl`` (one record per event, written before it is sent:
+``{"id", "topic", "qos", "payload"}``, a format that earlier and later versions must go on reading) and
+``acked.log`` (one id per acknowledgement). Appends are flushed, not fsynced: a killed process loses nothing
+(the data is in the kernel's page cache); a power cut may lose the last second, and an fsync per event would
+cost milliseconds on an SD card. Compaction rewrites the spool with the unacknowledged records only (atomic
 rename) and is fsynced. A lock file keeps two processes off one spool.
 """
 
@@ -18,6 +19,7 @@ import threading
 from pathlib import Path
 
 from ..errors import ConfigError
+from .outbox import Message, MessageKind
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +65,30 @@ class Spool:
                 if record.get("id") not in acked:
                     self._pending[record["id"]] = line if line.endswith("\n") else line + "\n"
 
-    def pending(self) -> list[dict]:
-        """Unacknowledged records from earlier runs (and this one), oldest first."""
+    def pending(self) -> list[Message]:
+        """Unacknowledged events from earlier runs (and this one), oldest first."""
         with self._lock:
-            return [json.loads(line) for line in self._pending.values()]
+            records = [json.loads(line) for line in self._pending.values()]
+        return [
+            Message(r["topic"], r["payload"].encode(), r["qos"], False, MessageKind.EVENTS, r["id"])
+            for r in records
+        ]
 
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(self, spool_id: str, topic: str, qos: int, payload: bytes) -> None:
-        line = json.dumps({"id": spool_id, "topic": topic, "qos": qos, "payload": payload.decode()}) + "\n"
+    def add(self, message: Message) -> None:
+        """Keep an event (a message with a ``spool_id``) until :meth:`ack`."""
+        spool_id = message.spool_id
+        if spool_id is None:
+            raise ValueError(f"only messages with a spool_id are spooled, not one for {message.topic}")
+        record = {
+            "id": spool_id,
+            "topic": message.topic,
+            "qos": message.qos,
+            "payload": message.payload.decode(),
+        }
+        line = json.dumps(record) + "\n"
         with self._lock:
             self._pending[spool_id] = line
             self._spool.write(line)

@@ -108,32 +108,13 @@ def probe_broker(config: MqttConfig, timeout_s: float = MQTT_TIMEOUT_S) -> str:
     A connection of its own (client id suffixed ``-check``), so a running service on this device is not
     kicked off the broker by a duplicate client id.
     """
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+    from ..mqtt.client import build_client  # paho only when a broker is configured
 
     if config.host is None:
         raise EdgecvError("mqtt.host is not set", "set mqtt.host to the broker's address")
     host, port = config.host, config.effective_port
-    v5 = config.protocol == "5"
-    client_id = f"{config.effective_client_id}-check"
-    client = paho.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
-    )
+    client = build_client(config, f"{config.effective_client_id}-check")
     client.connect_timeout = timeout_s
-    if config.username is not None:
-        from ..mqtt.client import read_password
-
-        client.username_pw_set(config.username, read_password(config))
-    tls = config.tls
-    if tls.active:
-        client.tls_set(
-            ca_certs=str(tls.ca_file) if tls.ca_file else None,
-            certfile=str(tls.cert_file) if tls.cert_file else None,
-            keyfile=str(tls.key_file) if tls.key_file else None,
-        )
-        client.tls_insecure_set(tls.insecure)
     answer: list[Any] = []
     client.on_connect = lambda _c, _u, _f, reason, _p: answer.append(reason)
     where = f"{host}:{port}"

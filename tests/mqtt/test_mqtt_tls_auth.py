@@ -146,3 +146,17 @@ def test_edgecv_run_exits_2_on_wrong_password(secure_broker, mq, tmp_path: Path,
     assert result.returncode == 2, result.stderr
     assert len(errors) == 1 and "refused" in errors[0] and "password" in errors[0], result.stderr
     assert "wrong-password" not in result.stderr + result.stdout
+
+
+def test_check_probes_with_the_service_connection_settings(secure_broker, mq, tmp_path: Path) -> None:
+    # `edgecv check` builds its client with the link's own builder: same TLS, credentials and protocol.
+    from edgecv.errors import ConfigError, EdgecvError
+    from edgecv.service.checks import probe_broker
+
+    broker, pki = secure_broker
+    assert "connected to" in probe_broker(_config(mq, broker.port, pki, tmp_path, "right-password"))
+    with pytest.raises(EdgecvError, match="refused the connection"):
+        probe_broker(_config(mq, broker.port, pki, tmp_path, "wrong-password"))
+    missing_ca = mq.config(broker.port, tls={"ca_file": str(tmp_path / "no-such-ca.pem")})
+    with pytest.raises(ConfigError, match="mqtt.tls.ca_file not found"):
+        probe_broker(missing_ca)

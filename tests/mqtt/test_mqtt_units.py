@@ -14,7 +14,7 @@ from edgecv.config.mqtt import MqttConfig
 from edgecv.errors import ConfigError
 from edgecv.labels import Labels
 from edgecv.mqtt import docs, payloads
-from edgecv.mqtt.outbox import DETECTIONS, EVENTS, STATS, Message, Outbox
+from edgecv.mqtt.outbox import Message, MessageKind, Outbox
 from edgecv.mqtt.spool import Spool
 from edgecv.mqtt.topics import Topics
 
@@ -69,8 +69,9 @@ def test_password_from_systemd_credentials(tmp_path: Path, monkeypatch: pytest.M
 
 def test_outbox_drops_detections_first_then_stats_then_events() -> None:
     box = Outbox(max_messages=4, max_bytes=10_000)
-    for i, priority in enumerate([EVENTS, DETECTIONS, STATS, DETECTIONS, EVENTS, EVENTS]):
-        box.put(Message(f"t{i}", b"x", priority=priority))
+    kinds = [MessageKind.EVENTS, MessageKind.DETECTIONS, MessageKind.STATS, MessageKind.DETECTIONS]
+    for i, kind in enumerate([*kinds, MessageKind.EVENTS, MessageKind.EVENTS]):
+        box.put(Message(f"t{i}", b"x", kind=kind))
     # t1 and t3 (detections) went first; order of the rest is preserved.
     assert [m.topic for m in box.drain()] == ["t0", "t2", "t4", "t5"]
     assert len(box) == 0 and box.bytes == 0
@@ -78,25 +79,80 @@ def test_outbox_drops_detections_first_then_stats_then_events() -> None:
     box = Outbox(max_messages=100, max_bytes=1024)
     dropped = []
     for i in range(6):
-        dropped += box.put(Message(f"e{i}", b"x" * 300, priority=EVENTS))
+        dropped += box.put(Message(f"e{i}", b"x" * 300, kind=MessageKind.EVENTS))
     assert [m.topic for m in dropped] == ["e0", "e1", "e2"] and box.bytes <= 1024
 
 
 def test_spool_keeps_unacked_across_reopen_and_locks(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     for i in range(5):
-        spool.add(f"id{i}", "t/events", 1, json.dumps({"n": i}).encode())
+        spool.add(Message("t/events", json.dumps({"n": i}).encode(), 1, False, MessageKind.EVENTS, f"id{i}"))
     spool.ack("id1")
     spool.ack("id3")
     with pytest.raises(ConfigError, match="in use by another edgecv"):
         Spool(tmp_path)
     spool.close()
     again = Spool(tmp_path)
-    assert [r["id"] for r in again.pending()] == ["id0", "id2", "id4"]
-    for r in again.pending():
-        again.ack(r["id"])
+    assert [m.spool_id for m in again.pending()] == ["id0", "id2", "id4"]
+    for m in again.pending():
+        assert m.spool_id is not None
+        again.ack(m.spool_id)
     assert (tmp_path / "events.jsonl").read_text() == ""  # compacted once nothing is pending
     again.close()
+
+
+def test_spool_files_of_earlier_versions_still_load(tmp_path: Path) -> None:
+    # Written byte for byte as edgecv wrote them before message kinds were an enum: one JSON record per
+    # event (json.dumps defaults), acknowledged ids one per line, and a line torn by a power cut.
+    payloads_by_id = {
+        "a1-0": '{"v":1,"id":"a1-0","type":"event","event":"new"}',
+        "a1-1": '{"v":1,"id":"a1-1","type":"event","event":"update"}',
+        "a1-2": '{"v":1,"id":"a1-2","type":"event","event":"end","label":"caf\u00e9"}',
+    }
+    records = [
+        json.dumps({"id": spool_id, "topic": "edgecv/d/c/events", "qos": 1, "payload": payload})
+        for spool_id, payload in payloads_by_id.items()
+    ]
+    (tmp_path / "events.jsonl").write_text("\n".join(records) + '\n{"id": "a1-3", "top', encoding="utf-8")
+    (tmp_path / "acked.log").write_text("a1-1\n", encoding="utf-8")
+
+    spool = Spool(tmp_path)
+    pending = spool.pending()
+    assert [m.spool_id for m in pending] == ["a1-0", "a1-2"]
+    assert all(m.kind is MessageKind.EVENTS and m.qos == 1 and not m.retain for m in pending)
+    assert [m.topic for m in pending] == ["edgecv/d/c/events"] * 2
+    assert [m.payload.decode() for m in pending] == [payloads_by_id["a1-0"], payloads_by_id["a1-2"]]
+    # What this version writes, the earlier one reads: the same record layout.
+    spool.add(Message("edgecv/d/c/events", b'{"id":"b2-0"}', 1, False, MessageKind.EVENTS, "b2-0"))
+    spool.close()
+    lines = (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines == [records[0], records[2], json.dumps(
+        {"id": "b2-0", "topic": "edgecv/d/c/events", "qos": 1, "payload": '{"id":"b2-0"}'}
+    )]  # fmt: skip
+
+
+def test_spool_takes_only_messages_it_can_acknowledge(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    with pytest.raises(ValueError, match="spool_id"):
+        spool.add(Message("edgecv/d/c/stats", b"{}", 0, False, MessageKind.STATS))
+    spool.close()
+
+
+def test_every_message_starts_with_the_envelope() -> None:
+    ids = payloads.MessageIds()
+    built = [
+        payloads.detections_message(ids, "d", "c", 3, 1.5, []),
+        payloads.event_message(ids, "d", "c", 3, 1.5, {"event": "end"}),
+        payloads.count_message(ids, "d", "c", "person", 2, 1.5),
+        payloads.stats_message(ids, "d", "c", 1.23456, uptime_s=1.0),
+    ]
+    envelope_keys = list(payloads.Envelope.model_fields)
+    for body in built:
+        assert list(body)[: len(envelope_keys)] == envelope_keys == ["v", "id", "device", "camera"]
+        assert (body["v"], body["device"], body["camera"]) == (payloads.SCHEMA_VERSION, "d", "c")
+    assert len({body["id"] for body in built}) == len(built)
+    assert list(built[1]) == ["v", "id", "device", "camera", "type", "seq", "ts", "event"]
+    assert built[3]["ts"] == 1.235
 
 
 def test_built_payloads_match_the_models(mq) -> None:
