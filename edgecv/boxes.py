@@ -59,16 +59,17 @@ def xyxy_to_cxcywh(boxes: np.ndarray) -> np.ndarray:
 
 
 def cxcywh_to_xywh(boxes: np.ndarray) -> np.ndarray:
-    """Centre and size ``[N, 4]`` → top-left corner and size ``[N, 4]`` (the size is copied, not recomputed)."""
+    """Centre and size ``[N, 4]`` → top-left corner and size ``[N, 4]`` (the size kept, not recomputed)."""
     return np.concatenate([boxes[:, :2] - boxes[:, 2:4] / 2, boxes[:, 2:4]], axis=1)
 
 
 def iou_reference(
     a: Sequence[Sequence[float]] | np.ndarray, b: Sequence[Sequence[float]] | np.ndarray
 ) -> np.ndarray:
-    """IoU of every ``xyxy`` box of ``a`` with every box of ``b``, pair by pair in Python floats: ``float64[N, M]``.
+    """IoU of every ``xyxy`` box of ``a`` with every box of ``b``, pair by pair in Python floats.
 
-    The definition the vectorised functions below are tested against; far too slow for a frame loop.
+    Returns ``float64[len(a), len(b)]``: the definition the vectorised functions below are tested against,
+    far too slow for a frame loop.
     """
     rows = np.asarray(a, np.float64).reshape(-1, 4).tolist()
     cols = np.asarray(b, np.float64).reshape(-1, 4).tolist()

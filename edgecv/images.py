@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 # What cv2.imread decodes in the headless wheels. Only used to pick files out of a folder: a file named
-# explicitly, or matched by a glob, is taken at its word, and one that does not decode is skipped with a warning.
+# explicitly, or matched by a glob, is taken at its word, and one that does not decode is skipped with a
+# warning.
 IMAGE_SUFFIXES = frozenset(
     {
         ".jpg",
@@ -44,7 +45,8 @@ def is_glob(pattern: str) -> bool:
 
 
 def list_images(folder: Path, *, recursive: bool = False) -> list[Path]:
-    """The image files directly in ``folder`` (or anywhere below it when ``recursive``), sorted by path so that
-    every run sees them in the same order. Empty when there are none; the caller says what that means."""
+    """The image files directly in ``folder`` (or anywhere below it when ``recursive``), sorted by path so
+    that every run sees them in the same order. Empty when there are none; the caller says what that means.
+    """
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(p for p in candidates if has_image_suffix(p) and p.is_file())

@@ -19,7 +19,7 @@ from edgecv.boxes import (
 
 
 def random_boxes(rng: np.random.Generator, n: int, *, coarse: bool = False) -> np.ndarray:
-    """Clustered ``xyxy`` boxes so that many overlap, with zero-area, inverted and duplicated ones mixed in."""
+    """Clustered ``xyxy`` boxes so that many overlap, with zero-area, inverted and duplicate ones mixed in."""
     centres = rng.uniform(0, 200, (max(1, n // 5), 2))
     picked = centres[rng.integers(0, len(centres), n)] + rng.normal(0, 8, (n, 2))
     size = rng.uniform(1, 60, (n, 2))

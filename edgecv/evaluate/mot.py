@@ -113,11 +113,14 @@ def run_tracker(
         start = time.perf_counter()
         tracked, _ = update(detections, frame / seq.fps)
         times.append((time.perf_counter() - start) * 1000)
-        keep = tracked.track_ids >= 0
+        track_ids = tracked.track_ids
+        if track_ids is None:
+            raise TypeError("the tracker's update returned detections without track ids")
+        keep = track_ids >= 0
         boxes = tracked.boxes[keep].astype(np.float64)
         out = np.empty((boxes.shape[0], 6))
         out[:, 0] = frame
-        out[:, 1] = tracked.track_ids[keep]
+        out[:, 1] = track_ids[keep]
         out[:, 2:6] = xyxy_to_xywh(boxes)
         rows.append(out)
     return TrackerRun(np.concatenate(rows) if rows else np.zeros((0, 6)), times)

@@ -49,8 +49,9 @@ def clear_counts(frames: Frames) -> dict[str, int]:
 def hota_counts(frames: Frames) -> dict[str, Any]:
     """TrackEval's HOTA per alpha: TP/FN/FP counts and TP-weighted association accuracy."""
     scipy_optimize = _import("scipy.optimize")
-    gt_map = {v: i for i, v in enumerate(np.unique(np.concatenate([f[0] for f in frames] or [[]])).tolist())}
-    tr_map = {v: i for i, v in enumerate(np.unique(np.concatenate([f[1] for f in frames] or [[]])).tolist())}
+    none = np.zeros(0, np.int64)
+    gt_map = {v: i for i, v in enumerate(np.unique(np.concatenate([f[0] for f in frames] or [none])).tolist())}
+    tr_map = {v: i for i, v in enumerate(np.unique(np.concatenate([f[1] for f in frames] or [none])).tolist())}
     frames = [
         (
             np.array([gt_map[v] for v in g.tolist()], np.intp),
