@@ -69,8 +69,6 @@ class TrackTable:
     vel_t: np.ndarray  # [4, n]
     size_vel_t: np.ndarray  # [2, n]
     size_b: np.ndarray  # [1, 2, n]: (w, h), broadcast over a block's (centre, size) coordinate pairs
-    center_t: np.ndarray  # [2, n, 1]: broadcast against detections laid out [2, 1, m]
-    size_t: np.ndarray  # [2, n, 1]
     pp3: np.ndarray  # [2, 2, n]: a covariance block as (centre | size) x (x | y) x track
     pv3: np.ndarray
     vv3: np.ndarray
@@ -92,7 +90,6 @@ class TrackTable:
         cov_t = self.cov_t = self.cov.transpose(1, 2, 0)
         self.pos_t, self.vel_t, self.size_vel_t = mean_t[:4], mean_t[4:], mean_t[6:]
         self.size_b = mean_t[None, 2:4]
-        self.center_t, self.size_t = mean_t[0:2, :, None], mean_t[2:4, :, None]
         # Coordinate c of a block sits at (c // 2, c % 2): its scale (w or h) is size_b[0, c % 2].
         self.pp3, self.pv3, self.vv3 = (cov_t[block].reshape(2, 2, n) for block in (PP, PV, VV))
         self.class_col = self.class_id[:, None]
