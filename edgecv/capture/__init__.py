@@ -27,7 +27,7 @@ Add one module to this package (``edgecv/capture/<name>.py``); nothing else list
    cameras, cameras and streams and before globs (any uri with ``*``, ``?`` or ``[``), folders and files.
 
 ``source.type`` then accepts the name (``edgecv config --schema`` lists it, a typo's error names it), and
-``auto`` routes matching uris to it. :mod:`edgecv.capture.toy` is a complete example; the test
+``auto`` routes matching uris to it. :mod:`edgecv.capture.pattern` (a test-pattern source) is a complete example; the test
 ``tests/capture/test_source_types.py`` registers one at test time.
 """
 

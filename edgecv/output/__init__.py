@@ -22,7 +22,7 @@ Add one module to this package (``edgecv/output/<name>.py``); nothing else lists
    :mod:`edgecv.output.mqtt` does with paho), so that edgecv imports where they are missing.
 
 ``output.sinks: [stdout, name]`` then builds it; the name is checked when the config loads (a typo's error
-lists the sinks), and ``edgecv config --schema`` lists it. :mod:`edgecv.output.toy` is a complete example.
+lists the sinks), and ``edgecv config --schema`` lists it. :mod:`edgecv.output.stdout` is a complete example.
 """
 
 from .base import SINKS, Sink, SinkBase, SinkContext

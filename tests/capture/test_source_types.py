@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from edgecv.capture import SOURCES, SourceBase, SourceSpec, SourceType, open_source, source_type_choices
+from edgecv.capture.pattern import PatternSource
 from edgecv.capture.stats import SourceStats
-from edgecv.capture.toy import ToySource
 from edgecv.capture.uri import resolve
 from edgecv.config import Settings, load_settings
 from edgecv.config.sections import SourceConfig
 from edgecv.errors import ConfigError, SourceError
 from edgecv.frame import Frame
 
-BUILT_IN = ("camera", "stream", "video", "images", "picamera2", "opencv", "toy")
+BUILT_IN = ("camera", "stream", "video", "images", "picamera2", "opencv", "pattern")
 
 
 class FlatSource(SourceBase):
@@ -120,24 +120,24 @@ def test_a_named_type_reads_an_unset_uri_its_own_way(video: Path) -> None:
     # The CLI's default (the demo clip) is for source.type auto; picamera2 alone means camera 0.
     source = open_source(SourceConfig(type="picamera2"), default_uri=str(video))
     assert source.name == "picamera2:0"
-    toy = open_source(SourceConfig(type="toy"), default_uri=str(video))
-    assert isinstance(toy, ToySource)
+    pattern = open_source(SourceConfig(type="pattern"), default_uri=str(video))
+    assert isinstance(pattern, PatternSource)
     assert isinstance(open_source(SourceConfig(), default_uri=str(video)), SourceBase)
 
 
-def test_toy_source_by_auto_and_by_name() -> None:
-    with open_source(SourceConfig(uri="toy://64x48?frames=3")) as source:
+def test_pattern_source_by_auto_and_by_name() -> None:
+    with open_source(SourceConfig(uri="pattern://64x48?frames=3")) as source:
         frames = [source.read(0.1) for _ in range(4)]
-    assert isinstance(source, ToySource) and not source.live and source.lost_since is None
+    assert isinstance(source, PatternSource) and not source.live and source.lost_since is None
     assert [f.image.shape for f in frames if f] == [(48, 64, 3)] * 3 and frames[3] is None
-    with open_source(SourceConfig(type="toy", uri="toy://32x16?frames=1", loop=True)) as source:
+    with open_source(SourceConfig(type="pattern", uri="pattern://32x16?frames=1", loop=True)) as source:
         assert all(source.read(0.1) is not None for _ in range(5))
-    with pytest.raises(SourceError, match=r"use a uri such as toy://320x240\?frames=100"):
-        open_source(SourceConfig(type="toy", uri="toy://big"))
+    with pytest.raises(SourceError, match=r"use a uri such as pattern://320x240\?frames=100"):
+        open_source(SourceConfig(type="pattern", uri="pattern://big"))
 
 
 def test_file_sources_speak_the_whole_protocol(video: Path, image_dir: Path) -> None:
     # source_id and lost_since used to be read with getattr; now every source has them.
-    for uri in (str(video), str(image_dir), "toy://"):
+    for uri in (str(video), str(image_dir), "pattern://"):
         source = open_source(SourceConfig(uri=uri), source_id="s1")
         assert source.source_id == "s1" and source.lost_since is None and not source.live

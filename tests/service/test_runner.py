@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -174,22 +172,3 @@ def test_a_pipeline_runs_once(plugins: None, demo_model: Path) -> None:
     assert pipeline.run().frames == 2
     with pytest.raises(RuntimeError, match="runs once"):
         pipeline.run()
-
-
-def test_the_shipped_toy_source_and_sink_end_to_end(demo_model: Path, tmp_path: Path) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("EDGECV_")}
-    environ["EDGECV_OUTPUT__SINKS"] = "stdout,toy"
-    summary = tmp_path / "summary.json"
-    args = ["run", "--source", "toy://96x64?frames=6", "--summary-json", str(summary)]
-    result = subprocess.run(
-        [sys.executable, "-m", "edgecv", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    frames = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["seq"] for line in frames if line["type"] == "frame"] == list(range(6))
-    assert json.loads(summary.read_text())["toy"]["frames"] == 6

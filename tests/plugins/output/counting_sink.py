@@ -1,18 +1,18 @@
-"""A counting sink: frames, detections and track events of the run, reported in the run summary.
+"""A plug-in sink written exactly as "How to add a sink" in :mod:`edgecv.output` says, one file.
 
-Listed in ``output.sinks`` (``[stdout, toy]``) it adds ``{"toy": {"frames": …, "detections": …,
-"events": …}}`` to the summary. Also the worked example of a sink that lives in one file (see "How to add
-a sink" in :mod:`edgecv.output`).
+tests/test_plugins.py drops it into the ``edgecv.output`` package path of a real ``edgecv run``: listed in
+``output.sinks`` (``[stdout, toy]``) it adds ``{"toy": {"frames": …, "detections": …, "events": …}}`` to
+the summary.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..detections import Detections
-from ..frame import Frame
-from ..track.events import TrackEvent
-from .base import SINKS, SinkContext
+from edgecv.detections import Detections
+from edgecv.frame import Frame
+from edgecv.output.base import SINKS, SinkContext
+from edgecv.track.events import TrackEvent
 
 
 class CountingSink:

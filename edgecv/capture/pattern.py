@@ -1,6 +1,6 @@
-"""A synthetic source: a white box sliding over grey, no camera or file needed.
+"""A test pattern: a white box sliding over grey, no camera or file needed.
 
-``toy://WxH?frames=N`` (defaults ``toy://320x240?frames=100``), or ``source.type: toy`` with no uri. Good for
+``pattern://WxH?frames=N`` (defaults ``pattern://320x240?frames=100``), or ``source.type: pattern`` with no uri. Good for
 trying a sink or the service wiring on a machine without media; also the worked example of a source type
 that lives in one file (see "How to add a source type" in :mod:`edgecv.capture`).
 """
@@ -20,12 +20,12 @@ from edgecv.config.sections import SourceConfig
 from edgecv.errors import SourceError
 from edgecv.frame import Frame
 
-SCHEME = "toy"
-DEFAULT = "toy://320x240?frames=100"
+SCHEME = "pattern"
+DEFAULT = "pattern://320x240?frames=100"
 _SIZE = re.compile(r"([1-9]\d*)x([1-9]\d*)")
 
 
-class ToySource(SourceBase):
+class PatternSource(SourceBase):
     """``frames`` frames of ``width``×``height`` (again and again with ``loop``), stamped with the clock."""
 
     live = False
@@ -33,7 +33,7 @@ class ToySource(SourceBase):
     def __init__(
         self, width: int, height: int, frames: int, *, loop: bool = False, source_id: str = "0"
     ) -> None:
-        self.name = f"toy {width}x{height}"
+        self.name = f"pattern {width}x{height}"
         self.source_id = source_id
         self.stats = SourceStats()
         self._size = (height, width)
@@ -61,7 +61,7 @@ class ToySource(SourceBase):
         self._open = False
 
 
-def claim_toy(uri: str) -> SourceSpec | None:
+def claim_pattern(uri: str) -> SourceSpec | None:
     return _resolve(uri) if urlsplit(uri).scheme.lower() == SCHEME else None
 
 
@@ -70,14 +70,14 @@ def _resolve(uri: str) -> SourceSpec:
     size = _SIZE.fullmatch(parts.netloc or "320x240")
     frames = parse_qs(parts.query).get("frames", ["100"])[-1]
     if parts.scheme.lower() != SCHEME or size is None or not frames.isdigit():
-        raise SourceError(f"source.type is toy but source.uri is '{uri}'", f"use a uri such as {DEFAULT}")
+        raise SourceError(f"source.type is pattern but source.uri is '{uri}'", f"use a uri such as {DEFAULT}")
     # The target packs what _build needs into the one field a spec has for it: "WxHxN".
-    return SourceSpec(SCHEME, f"{size[0]}x{frames}", f"toy {size[0]}")
+    return SourceSpec(SCHEME, f"{size[0]}x{frames}", f"pattern {size[0]}")
 
 
 def _build(spec: SourceSpec, config: SourceConfig, source_id: str) -> FrameSource:
     width, height, frames = (int(part) for part in str(spec.target).split("x"))
-    return ToySource(width, height, frames, loop=config.loop, source_id=source_id)
+    return PatternSource(width, height, frames, loop=config.loop, source_id=source_id)
 
 
-SOURCES.register(SCHEME, SourceType(_resolve, _build, claim_toy))
+SOURCES.register(SCHEME, SourceType(_resolve, _build, claim_pattern))
