@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -41,14 +42,28 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
-def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
+class RedactingFormatter(logging.Formatter):
+    """Passes each finished line (message, arguments and traceback alike) through ``redact``."""
+
+    def __init__(self, inner: logging.Formatter, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(self._inner.format(record))
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text", redact: Callable[[str], str] | None = None) -> None:
+    """``redact`` masks secrets (the config's secret values, URL passwords) in every line written."""
     handler = StderrHandler()
+    formatter: logging.Formatter
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        formatter = JsonFormatter()
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
         formatter.converter = time.localtime
-        handler.setFormatter(formatter)
+    handler.setFormatter(RedactingFormatter(formatter, redact) if redact else formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..config.secrets import mask_url_passwords
 from ..errors import EdgecvError
 from . import bench, check, config, detect, run, service
 from . import eval as eval_command
@@ -61,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgecvError as exc:
         for handler in logging.getLogger().handlers:
             handler.flush()  # log lines before the error line, never after it
-        print(f"edgecv: error: {exc}", file=sys.stderr)
+        # Config errors arrive masked already; a URL with a password in any other message is masked here.
+        print(f"edgecv: error: {mask_url_passwords(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

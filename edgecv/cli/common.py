@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ..config import Settings, load_settings
+from ..config.secrets import Redactor
 from ..logs import setup_logging
 
 
@@ -52,7 +53,11 @@ def overrides_from(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return overrides
 
 
+# dotted key → the flag that sets it, so a config error blames "--iou", not "the command line"
+FLAG_NAMES = {f"{section}.{key}": "--" + attr.replace("_", "-") for attr, (section, key) in FLAG_KEYS.items()}
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    settings = load_settings(getattr(args, "config", None), overrides_from(args))
-    setup_logging(settings.log.level, settings.log.format)
+    settings = load_settings(getattr(args, "config", None), overrides_from(args), flags=FLAG_NAMES)
+    setup_logging(settings.log.level, settings.log.format, Redactor.for_settings(settings))
     return settings

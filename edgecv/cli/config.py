@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from ..config import ENV_PREFIX, Settings
+from ..config.secrets import mask_tree, secret_paths
 from .common import add_config_flag
 
 HELP = "List every config key (or print the effective config / JSON Schema)."
@@ -59,7 +60,10 @@ def main(args: argparse.Namespace) -> int:
         from .common import settings_from
 
         settings = settings_from(args)
-        print(yaml.safe_dump(json.loads(settings.model_dump_json()), sort_keys=False), end="")
+        # By the secret marker, not by what the dump happens to hide: a secret that is not a SecretStr
+        # (json_schema_extra={"secret": True}) and a password inside a URL are masked too.
+        shown = mask_tree(json.loads(settings.model_dump_json()), secret_paths(Settings))
+        print(yaml.safe_dump(shown, sort_keys=False), end="")
         return 0
     for key, env, default, description in rows(Settings):
         print(f"{key}  ({env}, default {default})\n    {description}")

@@ -22,12 +22,12 @@ from pydantic_settings.exceptions import SettingsError
 
 from ..errors import ConfigError
 from .mqtt import MqttConfig
+from .origins import DEFAULTS, ENV_DELIMITER, ENV_PREFIX, Origins, env_tree
+from .secrets import MASK, Redactor, mask_tree, secret_paths, values_at
 from .sections import DetectConfig, LogConfig, ModelConfig, OutputConfig, SourceConfig
 from .service import ServiceConfig
 from .tracker import TrackerConfig
 
-ENV_PREFIX = "EDGECV_"
-ENV_DELIMITER = "__"
 CONFIG_ENV = "EDGECV_CONFIG"
 
 
@@ -165,50 +165,54 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _where(loc: tuple[Any, ...], overrides: dict[str, Any], environ: Mapping[str, str]) -> str:
-    section = loc[0] if loc else None
-    key = loc[1] if len(loc) > 1 else None
-    if section in overrides and (key is None or key in overrides.get(section, {})):
-        return "command line"
-    env_name = (ENV_PREFIX + ENV_DELIMITER.join(str(part) for part in loc[:2])).upper()
-    if any(k.upper() == env_name for k in environ):
-        return env_name
-    return "config file"
+def _shown(value: Any, loc: tuple[str, ...], secrets: list[tuple[str, ...]]) -> str:
+    """The offending value for a message: masked where it is (or holds) a secret, short otherwise."""
+    masked = mask_tree(value, secrets, loc)
+    if masked == MASK:
+        return MASK
+    return (
+        repr(masked)
+        if not isinstance(masked, (dict, list)) or len(repr(masked)) < 60
+        else type(masked).__name__
+    )
 
 
-def _format_validation_error(
-    exc: ValidationError, overrides: dict[str, Any], environ: Mapping[str, str]
-) -> str:
+def _format_validation_error(exc: ValidationError, origins: Origins, redact: Redactor) -> str:
+    secrets = secret_paths(Settings)
     lines = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
-        field = ".".join(str(part) for part in loc) or "config"
+        loc = tuple(str(part) for part in error["loc"])
+        field = ".".join(loc) or "config"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             lines.append(
-                f"{field}: unknown key (from {_where(loc, overrides, environ)}); run 'edgecv config' for keys"
+                f"{field}: unknown key (from {origins.source_of(loc)}); run 'edgecv config' for keys"
             )
             continue
         value = error.get("input")
-        shown = (
-            repr(value)
-            if not isinstance(value, (dict, list)) or len(repr(value)) < 60
-            else type(value).__name__
-        )
-        lines.append(f"{field} = {shown}: {message} (from {_where(loc, overrides, environ)})")
-    return "invalid config: " + "; ".join(lines)
+        if isinstance(value, dict):
+            # A check across a section's keys: name every key that was set and who set it, not the section.
+            given = origins.set_under(loc)
+            where = "; ".join(f"{key} from {source}" for key, source in given) or f"all from {DEFAULTS}"
+            lines.append(f"{field}: {message} ({where})")
+            continue
+        lines.append(f"{field} = {_shown(value, loc, secrets)}: {message} (from {origins.source_of(loc)})")
+    # A validator may quote a secret in its own words: the known values are masked in the text too.
+    return redact("invalid config: " + "; ".join(lines))
 
 
 def load_settings(
     config_path: str | Path | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
     environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> Settings:
     """Load the config: file (``--config`` or ``EDGECV_CONFIG``), then environment, then ``overrides``.
 
     ``environ`` stands in for the process environment (default: a copy of ``os.environ``), which is only
-    read, never changed. Raises :class:`ConfigError` (exit code 2) naming the field, the value, what is
-    allowed and where the value came from.
+    read, never changed. ``flags`` names the command-line flag behind a dotted override key
+    (``{"detect.iou": "--iou"}``) for messages. Raises :class:`ConfigError` (exit code 2) naming the
+    field, the value (secrets masked), what is allowed and where the value came from.
     """
     environ = dict(os.environ) if environ is None else environ
     overrides = {k: v for k, v in (overrides or {}).items() if v}
@@ -219,11 +223,26 @@ def load_settings(
     try:
         return Settings()
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, overrides, environ)) from None
+        origins = Origins.of(overrides, environ, file_values, config_path, flags)
+        raise ConfigError(
+            _format_validation_error(exc, origins, _input_redactor(overrides, environ, file_values))
+        ) from None
     except SettingsError as exc:
         cause = exc.__cause__ or exc
+        redact = _input_redactor(overrides, environ, file_values)
         raise ConfigError(
-            f"invalid config: {exc}: {cause}", "complex values in the environment take JSON"
+            redact(f"invalid config: {exc}: {cause}"), "complex values in the environment take JSON"
         ) from None
     finally:
         _LOADING.reset(token)
+
+
+def _input_redactor(
+    overrides: Mapping[str, Any], environ: Mapping[str, str], file_values: Mapping[str, Any]
+) -> Redactor:
+    """Masks every secret the inputs hold, whichever input holds it: the settings never came to be."""
+    paths = secret_paths(Settings)
+    found = [
+        value for tree in (overrides, env_tree(environ), file_values) for value in values_at(tree, paths)
+    ]
+    return Redactor(found)
