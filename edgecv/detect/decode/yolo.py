@@ -9,6 +9,7 @@ threshold are ever dequantized.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -135,37 +136,28 @@ def _build(
     return YoloDecoder(head.output, input_hw, family, head.channels_first, metadata.box_format)
 
 
-def build_yolov8_decoder(
-    outputs: list[TensorInfo], input_hw: tuple[int, int], metadata: ModelMetadata, head: HeadLayout | None
-) -> YoloDecoder:
-    return _build("yolov8", input_hw, metadata, head)
+def _decoder_of(family: str) -> Callable[..., YoloDecoder]:
+    def build(
+        outputs: list[TensorInfo], input_hw: tuple[int, int], metadata: ModelMetadata, head: HeadLayout | None
+    ) -> YoloDecoder:
+        return _build(family, input_hw, metadata, head)
 
-
-def build_yolov5_decoder(
-    outputs: list[TensorInfo], input_hw: tuple[int, int], metadata: ModelMetadata, head: HeadLayout | None
-) -> YoloDecoder:
-    return _build("yolov5", input_hw, metadata, head)
+    return build
 
 
 # Ultralytics trains on [0, 1] RGB, letterboxed: the family defaults. v8 comes first: on a grid both fit
 # (3 anchors per cell on one grid can equal 1 per cell on another), the anchor-free head is the likelier.
-register_family(
-    ModelFamily(
-        name="yolov8",
-        description="single-tensor YOLOv8/v11 heads (4 + classes channels)",
-        decoder=build_yolov8_decoder,
-        head=HEADS["yolov8"],
-        box_format=float_head_box_format,
-        precedence=20,
+for _name, _description, _precedence in (
+    ("yolov8", "single-tensor YOLOv8/v11 heads (4 + classes channels)", 20),
+    ("yolov5", "single-tensor YOLOv5 heads (5 + classes channels: objectness)", 30),
+):
+    register_family(
+        ModelFamily(
+            name=_name,
+            description=_description,
+            decoder=_decoder_of(_name),
+            head=HEADS[_name],
+            box_format=float_head_box_format,
+            precedence=_precedence,
+        )
     )
-)
-register_family(
-    ModelFamily(
-        name="yolov5",
-        description="single-tensor YOLOv5 heads (5 + classes channels: objectness)",
-        decoder=build_yolov5_decoder,
-        head=HEADS["yolov5"],
-        box_format=float_head_box_format,
-        precedence=30,
-    )
-)
