@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -160,24 +161,23 @@ def claim_stream(uri: str) -> SourceSpec | None:
     return None
 
 
-def _resolve_camera(uri: str) -> SourceSpec:
-    spec = claim_camera(refuse_picamera(require_uri(uri), "camera"))
+def _resolved_or_hint(
+    uri: str, type_name: str, claim: Callable[[str], SourceSpec | None], hint: str
+) -> SourceSpec:
+    spec = claim(refuse_picamera(require_uri(uri), type_name))
     if spec is None:
-        raise SourceError(
-            f"source.type is camera but source.uri is '{uri}'",
-            "set source.uri to a camera index (0) or a device path (/dev/video0), or source.type to auto",
-        )
+        raise SourceError(f"source.type is {type_name} but source.uri is '{uri}'", hint)
     return spec
+
+
+def _resolve_camera(uri: str) -> SourceSpec:
+    hint = "set source.uri to a camera index (0) or a device path (/dev/video0), or source.type to auto"
+    return _resolved_or_hint(uri, "camera", claim_camera, hint)
 
 
 def _resolve_stream(uri: str) -> SourceSpec:
-    spec = claim_stream(refuse_picamera(require_uri(uri), "stream"))
-    if spec is None:
-        raise SourceError(
-            f"source.type is stream but source.uri is '{uri}'",
-            f"set source.uri to a URL starting with {', '.join(s + '://' for s in STREAM_SCHEMES)}",
-        )
-    return spec
+    hint = f"set source.uri to a URL starting with {', '.join(s + '://' for s in STREAM_SCHEMES)}"
+    return _resolved_or_hint(uri, "stream", claim_stream, hint)
 
 
 def _resolve_opencv(uri: str) -> SourceSpec:
