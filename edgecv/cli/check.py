@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from ..config import CONFIG_ENV
 from ..pipeline.build import build_detector
+from ..service import access
 from ..service.checks import exit_code, run_checks, table
+from ..service.credentials import CREDENTIALS_DIR
 from .common import add_config_flag, add_model_flags, overrides_from, settings_from
 
 HELP = (
@@ -27,6 +30,12 @@ def main(args: argparse.Namespace) -> int:
     config = args.config or os.environ.get(CONFIG_ENV) or None
     if args.model and not config and not args.source:
         return _describe_model(args)
+    if config and access.is_service_config(config) and "CREDENTIALS_DIRECTORY" not in os.environ:
+        # Outside systemd, read the credentials where the units' LoadCredential= lines read them, so a
+        # password moved out of the config still counts (and is tried against the broker).
+        credentials = Path(config).absolute().parent / CREDENTIALS_DIR.name
+        if credentials.is_dir():
+            os.environ["CREDENTIALS_DIRECTORY"] = str(credentials)
     checks = run_checks(config, overrides_from(args))
     print(table(checks))
     return exit_code(checks)

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     executable = Path(args.executable) if args.executable else install.default_executable()
     actions = install.plan(args.instance, Path(args.root), executable)
-    for line in install.apply(actions, args.dry_run):
+    for line in install.apply(actions, Path(args.root), args.dry_run):
         print(line)
     if args.dry_run:
         print("dry run: nothing written")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -24,6 +25,23 @@ def _default_device() -> str:
     """The host name, reduced to what is safe in a topic level and a client id."""
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", socket.gethostname()).strip("-")
     return name or "edgecv"
+
+
+def default_spool_root(environ: Mapping[str, str] = os.environ) -> Path:
+    """``$STATE_DIRECTORY/spool`` under systemd (``StateDirectory=``), else the XDG state directory."""
+    state = environ.get("STATE_DIRECTORY", "")
+    if state:
+        return Path(state.split(":")[0]) / "spool"  # several StateDirectory= entries: the first one
+    xdg = environ.get("XDG_STATE_HOME", "")
+    # The XDG spec says a relative path is invalid and is to be ignored.
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "state"
+    return base / "edgecv" / "spool"
+
+
+def _path_level(name: str) -> str:
+    """A topic level as one safe folder name: a device called '..' must not climb out of the spool."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    return "_" if safe in ("", ".", "..") else safe
 
 
 def credentials_password_file() -> Path | None:
@@ -117,6 +135,8 @@ class MqttConfig(Section):
     password: SecretStr | None = Field(
         None,
         description="Password (prefer password_file or systemd LoadCredential=mqtt-password). Never logged.",
+        # 'edgecv service install' moves it out of a config file into this systemd credential.
+        json_schema_extra={"credential": CREDENTIAL_NAME},
     )
     password_file: Path | None = Field(
         None,
@@ -144,15 +164,29 @@ class MqttConfig(Section):
         30.0, gt=0, description="Longest delay between reconnect attempts (the delay doubles up to this)."
     )
     flush_timeout_s: float = Field(
-        1.5,
+        1.0,
         ge=0,
-        description="At exit, wait this long for the broker to acknowledge queued events; the rest are "
-        "spooled (with spool_dir) or counted as dropped.",
+        description="At exit, wait up to this long for the broker to acknowledge what is queued (capped by "
+        "service.stop_deadline_s, less the moment the spool needs to close). Unacknowledged events stay in the "
+        "spool for the next start; without a spool they are lost and counted as undelivered.",
+    )
+    spool: bool = Field(
+        True,
+        description="Keep QoS 1/2 events on disk from the moment they are queued until the broker "
+        "acknowledges them (fsynced at least once a second), so an exit, crash or power cut during a broker "
+        "outage loses none; the next start sends them first, in order, with their original ids.",
     )
     spool_dir: Path | None = Field(
         None,
-        description="Directory where unacknowledged events are kept on disk and re-sent after a restart "
-        "(the service sets its StateDirectory).",
+        description="Where the spool lives; each device/camera gets <spool_dir>/<device>/<camera>/. Unset: "
+        "$STATE_DIRECTORY/spool under systemd, else $XDG_STATE_HOME/edgecv/spool "
+        "(~/.local/state/edgecv/spool).",
+    )
+    spool_max_mb: float = Field(
+        64.0,
+        gt=0,
+        description="Most megabytes of events the spool keeps (about 200 000 events). When full, the oldest "
+        "are dropped with a warning and counted in dropped and undelivered.",
     )
     labels: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -213,6 +247,16 @@ class MqttConfig(Section):
     @property
     def effective_port(self) -> int:
         return self.port if self.port is not None else (8883 if self.tls.active else 1883)
+
+    @property
+    def spool_root(self) -> Path:
+        """``spool_dir``, or its default for where edgecv runs (see :func:`default_spool_root`)."""
+        return self.spool_dir if self.spool_dir is not None else default_spool_root()
+
+    @property
+    def camera_spool_dir(self) -> Path:
+        """This camera's own spool: ``<spool_root>/<device>/<camera>``, so cameras never share one."""
+        return self.spool_root / _path_level(self.device) / _path_level(self.camera)
 
     @property
     def effective_client_id(self) -> str:

@@ -54,6 +54,13 @@ def is_secret(field: FieldInfo) -> bool:
     )
 
 
+def credential_name(field: FieldInfo) -> str | None:
+    """The systemd credential that carries this secret (``json_schema_extra={"credential": name}``)."""
+    extra = field.json_schema_extra
+    name = extra.get("credential") if isinstance(extra, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def _section(field: FieldInfo) -> type[BaseModel] | None:
     for kind in _annotation_types(field.annotation):
         if isinstance(kind, type) and issubclass(kind, BaseModel):
@@ -61,17 +68,23 @@ def _section(field: FieldInfo) -> type[BaseModel] | None:
     return None
 
 
-def secret_paths(model: type[BaseModel], prefix: Path = ()) -> list[Path]:
-    """Every secret field of ``model`` and its sections, as key paths (``("mqtt", "password")``)."""
-    paths: list[Path] = []
+def secret_credentials(model: type[BaseModel], prefix: Path = ()) -> dict[Path, str | None]:
+    """Each secret field's key path with its credential name (None: it has none)."""
+    found: dict[Path, str | None] = {}
     for name, field in model.model_fields.items():
+        path = (*prefix, name)
         if is_secret(field):
-            paths.append((*prefix, name))
+            found[path] = credential_name(field)
             continue
         section = _section(field)
         if section is not None:
-            paths.extend(secret_paths(section, (*prefix, name)))
-    return paths
+            found.update(secret_credentials(section, path))
+    return found
+
+
+def secret_paths(model: type[BaseModel]) -> list[Path]:
+    """Every secret field of ``model`` and its sections, as key paths (``("mqtt", "password")``)."""
+    return list(secret_credentials(model))
 
 
 def mask_url_passwords(text: str) -> str:

@@ -6,6 +6,7 @@ typo or the broker password is wrong is found here in seconds, with the message 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,9 +16,12 @@ import numpy as np
 
 from ..config import Settings, load_settings
 from ..config.mqtt import MqttConfig
+from ..config.secrets import Redactor
 from ..errors import ConfigError, EdgecvError
+from . import access
 
-Outcome = Literal["pass", "fail", "skipped"]
+# warn: works, but something a person should fix (a secret every user can read); does not fail the check.
+Outcome = Literal["pass", "warn", "fail", "skipped"]
 MQTT_TIMEOUT_S = 5.0
 
 
@@ -34,9 +38,10 @@ def run_checks(config_path: str | None, overrides: dict[str, dict[str, Any]]) ->
         settings = load_settings(config_path, overrides)
     except ConfigError as exc:
         return [Check("config", "fail", str(exc))] + [
-            Check(name, "skipped", "the config is invalid") for name in ("source", "model", "mqtt")
+            Check(name, "skipped", "the config is invalid") for name in ("files", "source", "model", "mqtt")
         ]
     checks = [Check("config", "pass", str(config_path) if config_path else "defaults and environment")]
+    checks.append(check_files(settings, config_path))
     frame: list[np.ndarray] = []
     checks.append(_attempt("source", lambda: _source(settings, frame)))
     checks.append(_attempt("model", lambda: _model(settings, frame[0] if frame else None)))
@@ -45,7 +50,43 @@ def run_checks(config_path: str | None, overrides: dict[str, dict[str, Any]]) ->
         checks.append(Check("mqtt", "skipped", "mqtt.host is not set"))
     else:
         checks.append(_attempt("mqtt", lambda: probe_broker(mqtt)))
-    return checks
+    # A library's message may quote a configured secret (or a URL with its password): the table never does.
+    redact = Redactor.for_settings(settings)
+    return [Check(c.name, c.outcome, redact(c.detail)) for c in checks]
+
+
+def check_files(settings: Settings, config_path: str | None) -> Check:
+    """The files the service reads, tried as the service's user would (see :mod:`edgecv.service.access`).
+
+    Only for a service's config (``/etc/edgecv/*.yaml``, also under an install root): a config on a laptop is
+    read by the person running edgecv, and their files need not be readable by anyone else.
+    """
+    if not access.is_service_config(config_path):
+        return Check("files", "skipped", "not a service config (/etc/edgecv/*.yaml)")
+    groups = access.service_groups()
+    items = access.needs(settings, config_path)
+    blocked = access.denied(items, groups)
+    exposed = access.exposed_secrets(config_path)
+    as_whom = (
+        f"as uid {access.SERVICE_UID} with groups {', '.join(groups) or 'none'}, like the service's dynamic user"
+        if os.geteuid() == 0
+        else "by permission bits only (run as root to try them as the service user)"
+    )
+    if blocked:
+        return Check(
+            "files",
+            "fail",
+            f"the service user cannot access {'; '.join(map(str, blocked))} (checked {as_whom}); make them "
+            "readable by others (chmod o+r, o+x on folders) or run 'edgecv service install' again for the config",
+        )
+    if exposed:
+        return Check(
+            "files",
+            "warn",
+            f"{config_path} holds {', '.join(exposed)} and every user can read it; run 'edgecv service install' "
+            "to move it into /etc/edgecv/credentials (LoadCredential=)",
+        )
+    return Check("files", "pass", f"{len(items)} files readable (checked {as_whom})")
 
 
 def _attempt(name: str, action: Callable[[], str]) -> Check:

@@ -1,6 +1,10 @@
 """``edgecv service install``: the unit, a config skeleton and the environment example, put where systemd
 looks. Nothing is started: the next steps (``daemon-reload``, ``check``, ``enable``) are printed instead,
 so a person sees the config before the service runs with it.
+
+The unit runs as a dynamic user (``DynamicUser=yes``), which owns nothing under ``/etc``: the config must be
+readable by others, so it holds no secrets. Those go to ``/etc/edgecv/credentials`` (root only), which
+``LoadCredential=`` reads as root and hands to the service; a config that already holds one has it moved.
 """
 
 from __future__ import annotations
@@ -15,11 +19,18 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..config import Settings
+from ..config.mqtt import CREDENTIAL_NAME
 from ..errors import EdgecvError
+from .credentials import CREDENTIALS_DIR, CREDENTIALS_DIR_MODE, planned_moves, without_key, write_credential
 
 UNIT_EXEC = "/opt/edgecv/venv/bin/edgecv"  # the ExecStart= path in the shipped units, replaced on install
 # Keys the skeleton sets rather than leaving commented out: what a service on a camera needs.
 SKELETON_VALUES: dict[str, Any] = {"source.uri": "/dev/video0", "source.retry_open": True}
+
+
+# The service user reads the config and /etc/edgecv itself, and owns neither: both readable by others.
+CONFIG_MODE = 0o644
+CONFIG_DIR_MODE = 0o755
 
 
 @dataclass
@@ -28,6 +39,7 @@ class FileAction:
     content: str
     mode: int
     keep_existing: bool  # a config a person edited is never overwritten
+    holds_config: bool = False  # kept or not, the service user must be able to read it
 
 
 def units_dir() -> Path:
@@ -54,28 +66,88 @@ def plan(instance: str | None, root: Path, executable: Path) -> list[FileAction]
     etc = root / "etc" / "edgecv"
     return [
         FileAction(root / "etc" / "systemd" / "system" / unit_name, unit, 0o644, keep_existing=False),
-        FileAction(etc / f"{name}.yaml", skeleton(name), 0o640, keep_existing=True),
+        FileAction(etc / f"{name}.yaml", skeleton(name), CONFIG_MODE, keep_existing=True, holds_config=True),
         FileAction(
             etc / "edgecv.env.example", (units_dir() / "edgecv.env.example").read_text(), 0o644, False
         ),
     ]
 
 
-def apply(actions: list[FileAction], dry_run: bool) -> list[str]:
+def apply(actions: list[FileAction], root: Path, dry_run: bool) -> list[str]:
     """Write (or with ``dry_run`` only describe) every action; one line per file, saying what happened."""
     lines = []
     for action in actions:
         exists = action.path.exists()
         if exists and action.keep_existing:
-            lines.append(f"keep   {action.path} (exists; not overwritten)")
+            lines.append(f"{'keep':<12} {action.path} (exists; not overwritten)")
+            if action.holds_config:
+                lines += readable_by_service(action.path, root / CREDENTIALS_DIR, dry_run)
             continue
         verb = ("would update" if exists else "would write") if dry_run else ("update" if exists else "write")
         lines.append(f"{verb:<12} {action.path} (mode {action.mode:o})")
         if not dry_run:
-            action.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_dir(action.path.parent, CONFIG_DIR_MODE)
             action.path.write_text(action.content)
             action.path.chmod(action.mode)
+    return lines + credentials_dir_line(root / CREDENTIALS_DIR, dry_run)
+
+
+def _make_dir(path: Path, mode: int) -> None:
+    """``path`` with ``mode`` whatever the umask (root's may be 077), its missing parents like it."""
+    if not path.is_dir():
+        _make_dir(path.parent, mode)
+        path.mkdir()
+        path.chmod(mode)
+
+
+def readable_by_service(config: Path, credentials_dir: Path, dry_run: bool) -> list[str]:
+    """An existing config made readable by the service user: its secrets moved to credential files first.
+
+    Configs written by earlier versions are mode 640 root:root, which the dynamic user cannot read.
+    """
+    lines = []
+    moves = planned_moves(config, credentials_dir)
+    text = config.read_text(encoding="utf-8")
+    for move in moves:
+        lines.append(
+            f"{'would move' if dry_run else 'move':<12} {move.key} from {config} to {move.target} "
+            f"(mode {0o600:o}; LoadCredential= hands it to the service)"
+        )
+        text = without_key(text, move.key)
+    mode = config.stat().st_mode & 0o777
+    readable = mode | CONFIG_MODE
+    if readable != mode:
+        lines.append(
+            f"{'would chmod' if dry_run else 'chmod':<12} {config} ({mode:o} -> {readable:o}: the service's "
+            "dynamic user reads it)"
+        )
+    # Earlier installs under root's umask 077 left /etc/edgecv 700: the service could not even look inside.
+    folder = config.parent
+    folder_mode = folder.stat().st_mode & 0o777
+    if folder_mode | CONFIG_DIR_MODE != folder_mode:
+        lines.append(
+            f"{'would chmod' if dry_run else 'chmod':<12} {folder} ({folder_mode:o} -> "
+            f"{folder_mode | CONFIG_DIR_MODE:o}: the service's dynamic user reads the config in it)"
+        )
+    if dry_run:
+        return lines
+    for move in moves:
+        write_credential(move)  # before the config loses it: an interruption never loses the secret
+    if moves:
+        config.write_text(text, encoding="utf-8")
+    config.chmod(readable)
+    folder.chmod(folder_mode | CONFIG_DIR_MODE)
     return lines
+
+
+def credentials_dir_line(credentials_dir: Path, dry_run: bool) -> list[str]:
+    """The root-only folder the units' LoadCredential= lines read, made so a person knows where secrets go."""
+    if credentials_dir.is_dir():
+        return []
+    if not dry_run:
+        _make_dir(credentials_dir, CREDENTIALS_DIR_MODE)
+    verb = "would write" if dry_run else "write"
+    return [f"{verb:<12} {credentials_dir}/ (mode {CREDENTIALS_DIR_MODE:o}: secrets, e.g. mqtt-password)"]
 
 
 def next_steps(instance: str | None, executable: Path) -> list[str]:
@@ -89,13 +161,36 @@ def next_steps(instance: str | None, executable: Path) -> list[str]:
         f"  systemctl enable --now {unit}",
         f"  systemctl status {unit}    # STATUS= shows state and fps; journalctl -u {unit} the log",
     ]
-    if str(executable).startswith(("/home/", "/root/")):
+    steps.insert(
+        2,
+        f"  put secrets in /etc/edgecv/credentials (root only, chmod 600), e.g. the broker password in "
+        f"/etc/edgecv/credentials/{CREDENTIAL_NAME}",
+    )
+    hidden = hidden_from_service(executable)
+    if hidden is not None:
         steps.insert(
             0,
-            f"warning: {executable} is under /home or /root, which the unit hides (ProtectHome=yes); "
-            "install edgecv in /opt/edgecv/venv or pass --exec",
+            f"warning: {hidden} is under /home or /root, which the unit hides (ProtectHome=yes); "
+            "install edgecv in /opt/edgecv/venv (from a Python outside /home and /root) or pass --exec",
         )
     return steps
+
+
+def hidden_from_service(executable: Path) -> Path | None:
+    """``executable``, or the interpreter it runs (a venv's python may link into ~/.pyenv), when it lies
+    under /home or /root: the unit's ProtectHome=yes hides both from the service."""
+    candidates = [executable]
+    try:
+        first = executable.read_bytes()[:256].split(b"\n", 1)[0]
+    except OSError:
+        first = b""
+    if first.startswith(b"#!"):
+        interpreter = Path(first[2:].decode(errors="replace").split()[0])
+        candidates += [interpreter, interpreter.resolve()]
+    for path in candidates:
+        if str(path).startswith(("/home/", "/root/")):
+            return path
+    return None
 
 
 def skeleton(name: str) -> str:

@@ -126,7 +126,7 @@ def test_install_writes_unit_and_a_valid_config_skeleton_and_keeps_edits(tmp_pat
     config = tmp_path / "etc/edgecv/edgecv.yaml"
     settings = load_settings(config, environ={})
     assert settings.source.uri == "/dev/video0" and settings.source.retry_open
-    assert oct(config.stat().st_mode & 0o777) == "0o640"
+    assert oct(config.stat().st_mode & 0o777) == "0o644"  # the dynamic user reads it; no secrets
     config.write_text("source:\n  uri: rtsp://cam/stream\n")
     again = edgecv("service", "install", "--root", str(tmp_path), "--exec", str(exe))
     assert "keep" in again.stdout and config.read_text() == "source:\n  uri: rtsp://cam/stream\n"
@@ -135,3 +135,17 @@ def test_install_writes_unit_and_a_valid_config_skeleton_and_keeps_edits(tmp_pat
 def test_install_rejects_a_path_as_instance_name(tmp_path: Path) -> None:
     result = edgecv("service", "install", "--instance", "../x", "--dry-run", "--root", str(tmp_path))
     assert result.returncode == 1 and "invalid instance name" in result.stderr
+
+
+@pytest.mark.parametrize("unit", ["edgecv.service", "edgecv@.service"])
+def test_every_secret_with_a_credential_is_loaded_by_the_units(unit: str) -> None:
+    """A secret field's credential (its marker) must reach the service: the unit loads it from the folder
+    'edgecv service install' moves secrets into."""
+    from edgecv.config import Settings
+    from edgecv.config.secrets import secret_credentials
+
+    text = (REPO / "systemd" / unit).read_text()
+    credentials = {name for name in secret_credentials(Settings).values() if name}
+    assert credentials, "mqtt.password carries the mqtt-password credential"
+    for name in credentials:
+        assert f"LoadCredential=-{name}:/etc/edgecv/credentials/{name}" in text
