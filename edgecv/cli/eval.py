@@ -35,6 +35,13 @@ def _track_arguments(parser: argparse.ArgumentParser) -> None:
         help="score a recording of 'edgecv run --record FILE' instead (needs --gt)",
     )
     parser.add_argument("--gt", metavar="GT", help="MOT ground truth (gt.txt) of the recorded clip")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        metavar="F",
+        help="evaluate as a device running at about F fps sees each sequence: every k-th frame, "
+        "k = round(native fps / F), frames renumbered, timestamps at their real spacing",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -48,6 +55,11 @@ def _track_main(args: argparse.Namespace) -> int:
                 "--recorded and --gt go together, without sequence folders",
                 "edgecv eval track --recorded run.jsonl --gt gt.txt",
             )
+        if args.fps is not None:
+            raise ConfigError(
+                "--fps applies to sequence folders, not to --recorded",
+                "record at the rate you want to score (the pipeline's own frame rate)",
+            )
         from ..evaluate.tracking import evaluate_recording
 
         result = evaluate_recording(args.recorded, args.gt)
@@ -56,17 +68,18 @@ def _track_main(args: argparse.Namespace) -> int:
             "nothing to score", "pass MOTChallenge sequence folders, or --recorded FILE --gt gt.txt"
         )
     else:
-        result = evaluate_tracking(args.sequences, settings.tracker)
+        result = evaluate_tracking(args.sequences, settings.tracker, args.fps)
     if args.json:
         print(json.dumps(result))
         return 0
     rows = [(name, r) for name, r in result["sequences"].items()]
     if len(rows) > 1:
         rows.append(("OVERALL", result))
-    print(f"{'sequence':<24} {'MOTA':>6} {'IDF1':>6} {'HOTA':>6} {'IDsw':>5} {'ms/frame':>9}")
+    print(f"{'sequence':<24} {'fps':>5} {'MOTA':>6} {'IDF1':>6} {'HOTA':>6} {'IDsw':>5} {'ms/frame':>9}")
     for name, r in rows:
+        fps = f"{r['fps']:>5.1f}" if "fps" in r else f"{'':>5}"
         print(
-            f"{name:<24} {r['mota']:>6.3f} {r['idf1']:>6.3f} {r['hota']:>6.3f} {r['id_switches']:>5d} "
+            f"{name:<24} {fps} {r['mota']:>6.3f} {r['idf1']:>6.3f} {r['hota']:>6.3f} {r['id_switches']:>5d} "
             f"{r.get('ms_per_frame', float('nan')):>9.3f}"
         )
     return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import configparser
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ class MotSequence:
     gt: np.ndarray  # float64[K, 9]: frame, id, x, y, w, h, consider, class, visibility (-1 when absent)
     det: np.ndarray  # float64[K, 6]: frame, x, y, w, h, score
     has_classes: bool = False  # MOT16/17 layout: gt column 8 is the class
+    step: int = 1  # every step-th frame of the recorded sequence (see subsample)
 
 
 @dataclass
@@ -92,6 +93,38 @@ def read_ground_truth(path: Path) -> tuple[np.ndarray, bool]:
     """``gt.txt`` as ``float64[K, 9]`` rows, and whether its 8th column is a class (MOT16/17's 9 columns)."""
     gt, columns = _read_rows(path, 9)
     return gt, columns == 9
+
+
+def subsample(seq: MotSequence, fps: float) -> MotSequence:
+    """``seq`` as a device running at about ``fps`` sees it: every k-th frame, ``k = round(native / fps)``.
+
+    Frames 1, 1 + k, 1 + 2k, ... are kept (ground truth and detections alike) and renumbered 1, 2, 3, ...;
+    the frame rate becomes ``native / k``, so timestamps keep their real spacing. A rate at or above the
+    native one keeps every frame.
+    """
+    if not fps > 0:  # also rejects NaN
+        raise EdgecvError(
+            f"--fps must be a positive frame rate, got {fps}",
+            "pass e.g. --fps 5, the rate of a Pi 4 running YOLOv8n",
+        )
+    step = max(1, round(seq.fps / fps))
+    if step == 1:
+        return seq
+
+    def keep(rows: np.ndarray) -> np.ndarray:
+        index = rows[:, 0].astype(np.int64) - 1
+        kept = rows[index % step == 0].copy()
+        kept[:, 0] = (kept[:, 0].astype(np.int64) - 1) // step + 1
+        return kept
+
+    return replace(
+        seq,
+        fps=seq.fps / step,
+        length=(seq.length - 1) // step + 1,
+        gt=keep(seq.gt),
+        det=keep(seq.det),
+        step=seq.step * step,
+    )
 
 
 def run_tracker(

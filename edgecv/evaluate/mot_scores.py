@@ -7,12 +7,14 @@ exactly as TrackEval's ``HOTA.eval_sequence`` does (a test checks the two agree 
 installed; TrackEval itself is not a dependency because its wheel requires opencv-python, which would
 clobber the headless OpenCV edgecv installs, and numpy >= 2.3).
 
-Per-sequence counts are returned so that sequences combine as the devkit combines them: sums of counts,
-and HOTA's association accuracy weighted by true positives.
+Several sequences combine as the devkit combines them: MOTA and IDF1 from py-motmetrics'
+``compute_many(..., generate_overall=True)`` (its OVERALL row: sums of counts), HOTA's association accuracy
+weighted by true positives. The benchmark scores the peer trackers through the same functions.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -35,23 +37,57 @@ def _import(name: str) -> Any:
         ) from None
 
 
-def clear_counts(frames: Frames) -> dict[str, int]:
-    """Counts behind MOTA and IDF1 from py-motmetrics' accumulator."""
+CLEAR_METRICS = [
+    "num_objects",
+    "num_false_positives",
+    "num_misses",
+    "num_switches",
+    "idtp",
+    "idfp",
+    "idfn",
+    "mota",
+    "idf1",
+]
+OVERALL = "OVERALL"  # motmetrics' name for the row over all sequences
+
+
+def clear_accumulator(frames: Frames) -> Any:
+    """py-motmetrics' ``MOTAccumulator`` of one sequence (matches at IoU >= 0.5)."""
     mm = _import("motmetrics")
     acc = mm.MOTAccumulator(auto_id=True)
     for gt_ids, tr_ids, iou in frames:
         acc.update(gt_ids, tr_ids, np.where(iou >= MATCH_IOU, 1.0 - iou, np.nan))
-    names = ["num_objects", "num_false_positives", "num_misses", "num_switches", "idtp", "idfp", "idfn"]
-    row = mm.metrics.create().compute(acc, metrics=names, name="s")
-    return {name: int(row[name].iloc[0]) for name in names}
+    return acc
+
+
+def clear_metrics(sequences: dict[str, Frames]) -> dict[str, dict[str, float]]:
+    """MOTA, IDF1 and their counts per sequence and ``OVERALL``: ``compute_many(..., generate_overall=True)``."""
+    if not sequences or OVERALL in sequences:
+        raise ValueError(f"expected one or more sequences, none named {OVERALL!r}; got {list(sequences)}")
+    mm = _import("motmetrics")
+    accumulators = [clear_accumulator(frames) for frames in sequences.values()]
+    # compute_many logs its own timings at INFO on the root logger: noise in edgecv's log.
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        table = mm.metrics.create().compute_many(
+            accumulators, metrics=CLEAR_METRICS, names=list(sequences), generate_overall=True
+        )
+    finally:
+        logging.disable(previous)
+    return {str(name): {k: float(row[k]) for k in CLEAR_METRICS} for name, row in table.iterrows()}
 
 
 def hota_counts(frames: Frames) -> dict[str, Any]:
     """TrackEval's HOTA per alpha: TP/FN/FP counts and TP-weighted association accuracy."""
     scipy_optimize = _import("scipy.optimize")
     none = np.zeros(0, np.int64)
-    gt_map = {v: i for i, v in enumerate(np.unique(np.concatenate([f[0] for f in frames] or [none])).tolist())}
-    tr_map = {v: i for i, v in enumerate(np.unique(np.concatenate([f[1] for f in frames] or [none])).tolist())}
+    gt_map = {
+        v: i for i, v in enumerate(np.unique(np.concatenate([f[0] for f in frames] or [none])).tolist())
+    }
+    tr_map = {
+        v: i for i, v in enumerate(np.unique(np.concatenate([f[1] for f in frames] or [none])).tolist())
+    }
     frames = [
         (
             np.array([gt_map[v] for v in g.tolist()], np.intp),
@@ -105,17 +141,22 @@ def hota(counts: list[dict[str, Any]]) -> float:
     return float(np.mean(np.sqrt(det_a * ass_a)))
 
 
-def summarise(clear: list[dict[str, int]], hota_parts: list[dict[str, Any]]) -> dict[str, float | int]:
-    """MOTA, IDF1, HOTA (fractions) and id switches over one or several sequences."""
-    total = {k: sum(c[k] for c in clear) for k in clear[0]}
-    objects = max(1, total["num_objects"])
-    errors = total["num_misses"] + total["num_false_positives"] + total["num_switches"]
-    id_denominator = max(1, 2 * total["idtp"] + total["idfp"] + total["idfn"])
+def summarise(clear: dict[str, float], hota_parts: list[dict[str, Any]]) -> dict[str, float | int]:
+    """MOTA, IDF1, HOTA (fractions) and error counts from a :func:`clear_metrics` row and its HOTA counts."""
     return {
-        "mota": 1.0 - errors / objects,
-        "idf1": 2 * total["idtp"] / id_denominator,
+        "mota": clear["mota"],
+        "idf1": clear["idf1"],
         "hota": hota(hota_parts),
-        "id_switches": total["num_switches"],
-        "false_positives": total["num_false_positives"],
-        "misses": total["num_misses"],
+        "id_switches": int(clear["num_switches"]),
+        "false_positives": int(clear["num_false_positives"]),
+        "misses": int(clear["num_misses"]),
     }
+
+
+def score(sequences: dict[str, Frames]) -> dict[str, dict[str, float | int]]:
+    """Every sequence's figures and the ``OVERALL`` ones (see the module docstring for how they combine)."""
+    clear = clear_metrics(sequences)
+    parts = {name: hota_counts(frames) for name, frames in sequences.items()}
+    out = {name: summarise(clear[name], [parts[name]]) for name in sequences}
+    out[OVERALL] = summarise(clear[OVERALL], list(parts.values()))
+    return out

@@ -13,29 +13,50 @@ from ..boxes import xyxy_to_xywh
 from ..config.tracker import TrackerConfig
 from ..errors import EdgecvError
 from ..track.tracker import ByteTracker
-from .mot import MotSequence, frame_pairs, read_ground_truth, read_sequence, run_tracker
-from .mot_scores import clear_counts, hota_counts, summarise
+from .mot import (
+    MotSequence,
+    TrackerRun,
+    frame_pairs,
+    read_ground_truth,
+    read_sequence,
+    run_tracker,
+    subsample,
+)
+from .mot_scores import OVERALL, Frames, score
 
 
-def evaluate_tracking(paths: Sequence[str | Path], config: TrackerConfig | None = None) -> dict[str, Any]:
-    """MOTA, IDF1, HOTA and id switches summed over ``paths``, each sequence's too, and update time.
+def evaluate_tracking(
+    paths: Sequence[str | Path], config: TrackerConfig | None = None, fps: float | None = None
+) -> dict[str, Any]:
+    """MOTA, IDF1, HOTA and id switches over ``paths`` (``OVERALL``), each sequence's too, and update time.
 
-    Each sequence gets a fresh tracker fed at its own frame rate; ``ms_per_frame`` is the mean wall time
-    of one ``update`` over every frame of every sequence.
+    Each sequence gets a fresh tracker fed at its own frame rate, or at about ``fps`` (see
+    :func:`~edgecv.evaluate.mot.subsample`): each sequence's ``fps`` is the rate it was fed at.
+    ``ms_per_frame`` is the mean wall time of one ``update`` over every frame of every sequence.
     """
-    sequences: dict[str, Any] = {}
-    clear_parts, hota_parts, times = [], [], []
+    frames: dict[str, Frames] = {}
+    runs: dict[str, tuple[MotSequence, TrackerRun]] = {}
     for path in paths:
         seq = read_sequence(path)
+        if fps is not None:
+            seq = subsample(seq, fps)
+        if seq.name in runs:
+            raise EdgecvError(
+                f"two sequences are named {seq.name} ({runs[seq.name][0].path} and {seq.path})",
+                "pass each sequence once; names come from seqinfo.ini",
+            )
         run = run_tracker(seq, ByteTracker(config).update)
-        frames = frame_pairs(seq, run.results)
-        clear, hota = clear_counts(frames), hota_counts(frames)
-        clear_parts.append(clear)
-        hota_parts.append(hota)
-        times.extend(run.update_ms)
-        sequences[seq.name] = {**summarise([clear], [hota]), "ms_per_frame": run.ms_per_frame}
-    total = summarise(clear_parts, hota_parts)
-    return {**total, "ms_per_frame": sum(times) / max(1, len(times)), "sequences": sequences}
+        runs[seq.name] = (seq, run)
+        frames[seq.name] = frame_pairs(seq, run.results)
+    if not runs:
+        raise EdgecvError("no sequences to evaluate", "pass MOTChallenge sequence folders")
+    scores = score(frames)
+    sequences = {
+        name: {**scores[name], "fps": seq.fps, "ms_per_frame": run.ms_per_frame}
+        for name, (seq, run) in runs.items()
+    }
+    times = [ms for _, run in runs.values() for ms in run.update_ms]
+    return {**scores[OVERALL], "ms_per_frame": sum(times) / max(1, len(times)), "sequences": sequences}
 
 
 def read_recording(path: str | Path) -> np.ndarray:
@@ -85,7 +106,5 @@ def evaluate_recording(recording: str | Path, gt_path: str | Path) -> dict[str, 
         det=np.zeros((0, 6)),
         has_classes=has_classes,
     )
-    frames = frame_pairs(seq, results)
-    clear, hota = clear_counts(frames), hota_counts(frames)
-    summary = summarise([clear], [hota])
+    summary = score({seq.name: frame_pairs(seq, results)})[seq.name]
     return {**summary, "sequences": {seq.name: dict(summary)}}

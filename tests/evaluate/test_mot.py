@@ -9,21 +9,24 @@ import numpy as np
 import pytest
 
 from edgecv.cli import main as cli_main
-from edgecv.evaluate.mot import frame_pairs, read_sequence, run_tracker
+from edgecv.errors import EdgecvError
+from edgecv.evaluate.mot import frame_pairs, read_sequence, run_tracker, subsample
 from edgecv.track.tracker import ByteTracker
 
 pytest.importorskip("motmetrics")
-from edgecv.evaluate.mot_scores import clear_counts, hota_counts, summarise
+from edgecv.evaluate.mot_scores import OVERALL, score
 
 # Committed figures (BENCHMARKS.md, "Tracking"); the peers' best is 0.579 MOTA (ByteTrack), 0.680 IDF1 (OC-SORT).
 TUD_CAMPUS_MOTA = 0.587
 TUD_CAMPUS_IDF1 = 0.689
 
 
-def write_sequence(root: Path, gt_rows: list[list[float]], det_rows: list[list[float]], length: int) -> Path:
+def write_sequence(
+    root: Path, gt_rows: list[list[float]], det_rows: list[list[float]], length: int, fps: float = 10
+) -> Path:
     (root / "gt").mkdir(parents=True)
     (root / "det").mkdir()
-    (root / "seqinfo.ini").write_text(f"[Sequence]\nname={root.name}\nframeRate=10\nseqLength={length}\n")
+    (root / "seqinfo.ini").write_text(f"[Sequence]\nname={root.name}\nframeRate={fps}\nseqLength={length}\n")
     (root / "gt" / "gt.txt").write_text("\n".join(",".join(map(str, r)) for r in gt_rows) + "\n")
     (root / "det" / "det.txt").write_text("\n".join(",".join(map(str, r)) for r in det_rows) + "\n")
     return root
@@ -46,7 +49,7 @@ def test_consider_flag_and_mot17_distractors(tmp_path):
     frames = frame_pairs(seq, results)
     assert [g.tolist() for g, _, _ in frames] == [[1]] * 3  # only the considered pedestrian is ground truth
     assert [t.tolist() for _, t, _ in frames] == [[5]] * 3  # the box on the static person is not a FP
-    r = summarise([clear_counts(frames)], [hota_counts(frames)])
+    r = score({"MOT17-XX": frames})["MOT17-XX"]
     assert r["mota"] == 1.0 and r["idf1"] == 1.0 and r["false_positives"] == 0
 
 
@@ -61,7 +64,7 @@ def test_hota_mota_idf1_agree_with_trackeval(shared_assets):
     metrics = pytest.importorskip("trackeval.metrics")
     seq = read_sequence(shared_assets / "mot15" / "TUD-Campus")
     frames = frame_pairs(seq, run_tracker(seq, ByteTracker().update).results)
-    ours = summarise([clear_counts(frames)], [hota_counts(frames)])
+    ours = score({seq.name: frames})[OVERALL]
     gt_ids = {v: i for i, v in enumerate(np.unique(np.concatenate([f[0] for f in frames])))}
     tr_ids = {v: i for i, v in enumerate(np.unique(np.concatenate([f[1] for f in frames])))}
     data = {
@@ -96,3 +99,55 @@ def test_tud_campus_does_not_regress(shared_assets, capsys):
 def test_eval_track_rejects_a_folder_that_is_no_sequence(tmp_path, capsys):
     assert cli_main(["eval", "track", str(tmp_path)]) != 0
     assert "seqinfo.ini" in capsys.readouterr().err
+
+
+def _walker(frames: range, track: int = 1) -> list[list[float]]:
+    """MOT15 rows of one person walking right at 4 px per frame."""
+    return [[f, track, 10 + 4 * f, 10, 40, 100, 1, -1, -1, -1] for f in frames]
+
+
+def test_subsample_keeps_every_kth_frame_renumbered(tmp_path):
+    gt = _walker(range(1, 11))
+    det = [[f, -1, 10 + 4 * f, 10, 40, 100, 0.9] for f in range(1, 11)]
+    seq = read_sequence(write_sequence(tmp_path / "S", gt, det, 10, fps=30))
+    low = subsample(seq, 10)  # k = 3: frames 1, 4, 7, 10
+    assert (low.fps, low.length, low.step) == (10.0, 4, 3)
+    assert low.gt[:, 0].tolist() == [1, 2, 3, 4]
+    assert low.gt[:, 2].tolist() == [14, 26, 38, 50]  # x of the original frames 1, 4, 7, 10
+    assert low.det[:, 0].tolist() == [1, 2, 3, 4] and low.det[:, 1].tolist() == [14, 26, 38, 50]
+    assert subsample(seq, 7).step == 4  # round(30 / 7) = 4
+    assert subsample(seq, 60) is seq  # above the native rate: every frame
+    assert subsample(subsample(seq, 15), 5).step == 6  # 30 -> 15 -> 5 fps
+    for bad in (0.0, -5.0, float("nan")):
+        with pytest.raises(EdgecvError, match="positive frame rate"):
+            subsample(seq, bad)
+
+
+def test_overall_is_motmetrics_compute_many(tmp_path):
+    """Two sequences combine as motmetrics' OVERALL row: sums of counts, not a mean of the two MOTAs."""
+    perfect = [[f, 7, 10 + 4 * f, 10, 40, 100] for f in range(1, 5)]
+    seq_a = read_sequence(write_sequence(tmp_path / "A", _walker(range(1, 5)), [], 4))
+    # B: 2 ground-truth rows; the tracker has one right box and one false positive.
+    seq_b = read_sequence(write_sequence(tmp_path / "B", _walker(range(1, 3)), [], 2))
+    results_b = np.array([[1, 3, 14, 10, 40, 100], [2, 4, 500, 10, 40, 100]], float)
+    scores = score({"A": frame_pairs(seq_a, np.array(perfect, float)), "B": frame_pairs(seq_b, results_b)})
+    assert scores["A"]["mota"] == 1.0
+    assert scores["B"]["mota"] == pytest.approx(1 - 2 / 2)  # one miss, one false positive
+    assert scores[OVERALL]["mota"] == pytest.approx(1 - 2 / 6)
+    assert scores[OVERALL]["false_positives"] == 1 and scores[OVERALL]["misses"] == 1
+    assert scores[OVERALL]["idf1"] == pytest.approx(2 * 5 / (2 * 5 + 1 + 1))
+
+
+def test_eval_track_fps_flag(tmp_path, capsys):
+    gt = _walker(range(1, 31))
+    det = [[f, -1, 10 + 4 * f, 10, 40, 100, 0.9] for f in range(1, 31)]
+    seq = write_sequence(tmp_path / "S", gt, det, 30, fps=30)
+    assert cli_main(["eval", "track", "--json", "--fps", "5", str(seq)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["sequences"]["S"]["fps"] == 5.0
+    assert result["mota"] > 0.5  # one walker at 24 px per frame is still tracked
+    assert cli_main(["eval", "track", "--fps", "0", str(seq)]) != 0
+    assert "positive frame rate" in capsys.readouterr().err
+    gt_file = str(seq / "gt" / "gt.txt")
+    assert cli_main(["eval", "track", "--recorded", "run.jsonl", "--gt", gt_file, "--fps", "5"]) != 0
+    assert "--fps applies to sequence folders" in capsys.readouterr().err
