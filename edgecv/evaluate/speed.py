@@ -4,11 +4,17 @@ For each interpreter thread count the same interpreter is timed bare (fixed inpu
 then drives the full pipeline over the source, then is timed bare again; ``efficiency`` is the pipeline's
 frame rate over the mean of the two bare rates, so a drift of the machine's speed during the run is shared
 by both sides.
+
+A loaded or throttling machine still moves between a round's bare and pipeline halves. Each round's
+efficiency is kept: their spread says how far the machine moved, and an efficiency above 1 (the pipeline
+beating its own bare interpreter) can only be such movement. A thread count is recommended only when every
+row of the sweep is steady enough to compare; otherwise ``recommended_threads`` is null, with the reason.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +30,59 @@ from ..pipeline.timing import StageTimes
 INFERENCE_THREAD_STAGES = ("frame_wait", "inference", "handoff")
 # A thread count must beat the next smaller one by this much to be worth its core.
 RECOMMEND_GAIN = 1.05
-ROUNDS = 3
+ROUNDS = MIN_ROUNDS = 3  # a spread needs at least three rounds to mean anything
+MIN_ROUND_FRAMES = 10
+# The pipeline runs the same invokes as the bare loop plus work around them: above 1 by more than timer noise,
+# the machine sped up between the halves of a round.
+MAX_EFFICIENCY = 1.02
+# Rounds whose efficiencies differ by more than this: the machine's speed moved by as much as the
+# differences between thread counts being compared.
+MAX_SPREAD = 0.03
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round's measurements: bare invokes (both halves together) and the pipeline's steady state."""
+
+    bare_frames: int
+    bare_s: float
+    pipeline_frames: int
+    pipeline_s: float
+
+    @property
+    def efficiency(self) -> float:
+        if self.bare_s <= 0 or self.pipeline_s <= 0 or not self.bare_frames:
+            return 0.0
+        return (self.pipeline_frames / self.pipeline_s) / (self.bare_frames / self.bare_s)
+
+
+def summarize_rounds(rounds: list[Round]) -> dict[str, Any]:
+    """Rates over all rounds, each round's efficiency, their spread, and why the figures are not to be
+    trusted (``unreliable``, empty when they are)."""
+    bare_s = sum(r.bare_s for r in rounds)
+    pipeline_s = sum(r.pipeline_s for r in rounds)
+    fps = sum(r.pipeline_frames for r in rounds) / pipeline_s if pipeline_s > 0 else 0.0
+    bare = sum(r.bare_frames for r in rounds) / bare_s if bare_s > 0 else 0.0
+    efficiency = fps / bare if bare else 0.0
+    per_round = [round(r.efficiency, 4) for r in rounds]
+    spread = max(per_round) - min(per_round) if per_round else 0.0
+    unreliable = []
+    if efficiency > MAX_EFFICIENCY:
+        unreliable.append(
+            f"efficiency {efficiency:.3f} > {MAX_EFFICIENCY}: the pipeline cannot beat its own bare "
+            "interpreter; the machine's speed changed during the run"
+        )
+    if spread > MAX_SPREAD:
+        unreliable.append(f"efficiency spread {spread:.3f} over {len(rounds)} rounds > {MAX_SPREAD}")
+    return {
+        "fps": round(fps, 2),
+        "invoke_fps": round(bare, 2),
+        "efficiency": round(efficiency, 4),
+        "rounds": len(rounds),
+        "efficiency_rounds": per_round,
+        "efficiency_spread": round(spread, 4),
+        "unreliable": unreliable,
+    }
 
 
 def invoke_seconds(detector: Detector, invokes: int) -> float:
@@ -37,6 +95,14 @@ def invoke_seconds(detector: Detector, invokes: int) -> float:
     for _ in range(invokes):
         detector.interpreter.invoke()
     return time.perf_counter() - start
+
+
+def round_counts(frames: int, rounds: int) -> list[int]:
+    """``frames`` split into ``rounds`` (at least :data:`MIN_ROUNDS`) near-equal rounds."""
+    rounds = max(rounds, MIN_ROUNDS)
+    if frames < rounds * MIN_ROUND_FRAMES:
+        raise ValueError(f"{frames} frames cannot make {rounds} rounds of {MIN_ROUND_FRAMES}")
+    return [frames // rounds + (1 if i < frames % rounds else 0) for i in range(rounds)]
 
 
 def bench_threads(settings: Settings, threads: int, frames: int, rounds: int = ROUNDS) -> dict[str, Any]:
@@ -52,30 +118,25 @@ def bench_threads(settings: Settings, threads: int, frames: int, rounds: int = R
     source.open()
     timings = StageTimes()
     tracker_factory = build_tracker_factory(settings, detector)
-    rounds = max(1, min(rounds, frames // 10))
-    per_round_counts = [frames // rounds + (1 if i < frames % rounds else 0) for i in range(rounds)]
-    bare_s = pipeline_s = 0.0
-    bare_n = pipeline_n = 0
+    measured: list[Round] = []
     sources: dict[str, Any] = {}
     try:
-        for per_round in per_round_counts:
-            bare_s += invoke_seconds(detector, per_round // 2)
-            bare_n += per_round // 2
+        for per_round in round_counts(frames, rounds):
+            before = per_round // 2
+            bare_s = invoke_seconds(detector, before)
             pipeline = Pipeline(
                 detector, [source], [], max_frames=per_round, timings=timings, tracker_factory=tracker_factory
             )
             result = pipeline.run()
+            sources = result.sources
+            bare_s += invoke_seconds(detector, per_round - before)
             # Throughput once the pipeline is full (first to last frame out): start-up and drain are not
             # what a camera running for months sees, and on a short benchmark they would dominate.
-            pipeline_s += result.steady_s
-            pipeline_n += max(result.frames - 1, 0)
-            sources = result.sources
-            bare_s += invoke_seconds(detector, per_round - per_round // 2)
-            bare_n += per_round - per_round // 2
+            measured.append(Round(per_round, bare_s, max(result.frames - 1, 0), result.steady_s))
     finally:
         source.close()
-    fps = pipeline_n / pipeline_s if pipeline_s > 0 else 0.0
-    bare = bare_n / bare_s if bare_s > 0 else 0.0
+    summary = summarize_rounds(measured)
+    fps = summary["fps"]
     stages = timings.summary_ms()
     inference_thread = {k: stages[k] for k in INFERENCE_THREAD_STAGES if k in stages}
     overlapped = {k: v for k, v in stages.items() if k not in INFERENCE_THREAD_STAGES}
@@ -84,9 +145,7 @@ def bench_threads(settings: Settings, threads: int, frames: int, rounds: int = R
     return {
         "threads": threads,
         "frames": frames,
-        "fps": round(fps, 2),
-        "invoke_fps": round(bare, 2),
-        "efficiency": round(fps / bare, 4) if bare else 0.0,
+        **summary,
         "peak_rss_mb": peak_rss_mb(),
         "stages_ms": stages,
         "inference_thread_ms": inference_thread,
@@ -118,7 +177,31 @@ def recommend(sweep: list[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def run_bench(settings: Settings, thread_counts: list[int], frames: int) -> dict[str, Any]:
-    sweep = [bench_threads(settings, t, frames) for t in thread_counts]
+def withheld(sweep: list[dict[str, Any]]) -> str | None:
+    """Why no thread count may be recommended (None when one may): a row whose figures are not to be
+    trusted cannot be compared with the others."""
+    reasons = [
+        f"{row['threads']} threads: {'; '.join(row['unreliable'])}" for row in sweep if row["unreliable"]
+    ]
+    if not reasons:
+        return None
+    return " | ".join(reasons) + " (rerun on a quiet machine, or with more --frames or --rounds)"
+
+
+def report(sweep: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sweep, the best row's figures at the top, and ``recommended_threads`` (null when withheld)."""
     chosen = recommend(sweep)
-    return {**chosen, "peak_rss_mb": peak_rss_mb(), "recommended_threads": chosen["threads"], "sweep": sweep}
+    reason = withheld(sweep)
+    return {
+        **chosen,
+        "peak_rss_mb": peak_rss_mb(),
+        "recommended_threads": None if reason else chosen["threads"],
+        "recommendation_withheld": reason,
+        "sweep": sweep,
+    }
+
+
+def run_bench(
+    settings: Settings, thread_counts: list[int], frames: int, rounds: int = ROUNDS
+) -> dict[str, Any]:
+    return report([bench_threads(settings, t, frames, rounds) for t in thread_counts])

@@ -100,7 +100,8 @@ def test_bench_json(demo_model: Path) -> None:
     report = json.loads(result.stdout)
     assert {"fps", "invoke_fps", "efficiency", "peak_rss_mb", "stages_ms", "threads"} <= set(report)
     assert [row["threads"] for row in report["sweep"]] == [1, 2]
-    assert report["recommended_threads"] in (1, 2)
+    # Null when a row's figures are not to be trusted (this machine may be loaded): see test_bench_noise.
+    assert report["recommended_threads"] in (1, 2, None)
     for row in report["sweep"]:
         assert row["frames"] == 40 and row["fps"] > 0 and row["invoke_fps"] > 0
         assert set(row["inference_thread_ms"]) == {"frame_wait", "inference", "handoff"}
