@@ -79,7 +79,7 @@ def needs(settings: Settings, config_path: str | Path | None) -> list[Need]:
 
     found = [Need("edgecv", Path(edgecv.__file__).resolve().parent, os.R_OK | os.X_OK)]
     if config_path:
-        found.append(Need("config", Path(config_path), os.R_OK))
+        found.append(Need("config", Path(config_path).absolute(), os.R_OK))  # the unit names it absolute
     found.append(_need("model.path", settings.model.path or bundled.demo_model()))
     if settings.model.labels is not None:
         found.append(_need("model.labels", settings.model.labels))
@@ -93,7 +93,13 @@ def needs(settings: Settings, config_path: str | Path | None) -> list[Need]:
     password_file = settings.mqtt.password_file
     if password_file is not None and password_file.is_absolute():
         found.append(_need("mqtt.password_file", password_file))
-    return [need for need in found if need.path.exists()]  # a missing file is the source/model row's news
+    # A missing file is the source or model row's news; a relative one is this row's (see relative()).
+    return [need for need in found if need.path.exists() or not need.path.is_absolute()]
+
+
+def relative(items: list[Need]) -> list[Need]:
+    """Paths the service would look up from its own working directory (/), not from where check runs."""
+    return [need for need in items if not need.path.is_absolute()]
 
 
 def _group_ids(names: tuple[str, ...]) -> list[int]:
@@ -145,6 +151,7 @@ def _bits_allow(path: Path, access: int, gids: set[int]) -> bool:
 
 
 def denied(items: list[Need], groups: tuple[str, ...]) -> list[Need]:
+    items = [need for need in items if need.path.exists()]
     if os.geteuid() == 0:
         return probe_as_service(items, groups)
     gids = set(_group_ids(groups))

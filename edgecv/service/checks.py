@@ -65,6 +65,14 @@ def check_files(settings: Settings, config_path: str | None) -> Check:
         return Check("files", "skipped", "not a service config (/etc/edgecv/*.yaml)")
     groups = access.service_groups()
     items = access.needs(settings, config_path)
+    relative = access.relative(items)
+    if relative:
+        return Check(
+            "files",
+            "fail",
+            f"relative paths in a service config: {'; '.join(map(str, relative))}; the service starts in /, "
+            "so make them absolute",
+        )
     blocked = access.denied(items, groups)
     exposed = access.exposed_secrets(config_path)
     as_whom = (

@@ -149,3 +149,15 @@ def test_every_secret_with_a_credential_is_loaded_by_the_units(unit: str) -> Non
     assert credentials, "mqtt.password carries the mqtt-password credential"
     for name in credentials:
         assert f"LoadCredential=-{name}:/etc/edgecv/credentials/{name}" in text
+
+
+def test_check_fails_relative_paths_in_a_service_config(tmp_path: Path) -> None:
+    """The service starts in /: a model path relative to where 'edgecv check' happens to run is not found."""
+    config = tmp_path / "etc" / "edgecv" / "cam.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text("model:\n  path: models/demo_int8.tflite\n")
+    result = edgecv("check", "--config", str(config))  # run from the repository, where the path resolves
+    table = rows(result.stdout)
+    assert table["model"][0] == "pass"
+    assert table["files"][0] == "fail" and "model.path models/demo_int8.tflite" in table["files"][1]
+    assert result.returncode != 0

@@ -125,11 +125,22 @@ def service_command(world: Path, instance: str) -> tuple[list[str], dict[str, st
     return command, env
 
 
+def world_copy(world: Path, source: Path) -> Path:
+    copy = world / source.name
+    if not copy.exists():
+        shutil.copy(source, copy)
+        copy.chmod(0o644)
+    return copy
+
+
 def world_clip(world: Path) -> Path:
-    clip = world / "clip.mp4"
-    shutil.copy(bundled.demo_clip(), clip)
-    clip.chmod(0o644)
-    return clip
+    return world_copy(world, bundled.demo_clip())
+
+
+def world_model_yaml(world: Path) -> str:
+    """The model section, in a place every user may read (a run with a source names its model)."""
+    model, labels = world_copy(world, bundled.demo_model()), world_copy(world, bundled.demo_labels())
+    return f"model:\n  path: {model}\n  labels: {labels}\n"
 
 
 def as_service(command: list[str], env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
@@ -143,8 +154,11 @@ def test_a_fresh_install_runs_as_the_unprivileged_service_user(world: Path, serv
     done = install(world, exe, "cam1")
     assert done.returncode == 0, done.stderr
     config = world / "root/etc/edgecv/cam1.yaml"
-    # The skeleton's camera is absent here: point it at a clip, as a person edits the file.
-    config.write_text(config.read_text().replace('uri: "/dev/video0"', f'uri: "{world_clip(world)}"'))
+    # The skeleton's camera is absent here: point it at a clip and name a model, as a person edits the file.
+    settings = yaml.safe_load(config.read_text())
+    settings["source"]["uri"] = str(world_clip(world))
+    settings["model"] = yaml.safe_load(world_model_yaml(world))["model"]
+    config.write_text(yaml.safe_dump(settings))
     command, env = service_command(world, "cam1")
     result = as_service(command, env, "--max-frames", "3")
     assert result.returncode == 0, result.stderr
@@ -170,7 +184,11 @@ def test_an_old_root_only_config_with_a_password_is_moved_to_a_credential(
         etc.chmod(0o700)  # as root's umask 077 left it
         config = etc / "cam2.yaml"
         config.write_text(
-            "# front door\nsource:\n  uri: " + str(world_clip(world)) + "\nmqtt:\n  host: 127.0.0.1\n"
+            "# front door\nsource:\n  uri: "
+            + str(world_clip(world))
+            + "\n"
+            + world_model_yaml(world)
+            + "mqtt:\n  host: 127.0.0.1\n"
             f"  port: {broker.port}\n  username: cam\n  password: {PASSWORD}  # old habit\n"
         )
         config.chmod(0o640)
@@ -217,15 +235,16 @@ def test_check_as_root_fails_what_the_service_user_cannot_read(world: Path, serv
     etc.mkdir(parents=True, mode=0o755)
     etc.chmod(0o755)
     config = etc / "cam3.yaml"
-    config.write_text(f"source:\n  uri: {world_clip(world)}\n")
+    config.write_text(f"source:\n  uri: {world_clip(world)}\n" + world_model_yaml(world))
     config.chmod(0o640)  # what 'edgecv service install' wrote before
     result = subprocess.run(
         [str(exe), "check", "--config", str(config)], capture_output=True, text=True, timeout=120
     )
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode != 0, result.stdout + result.stderr
     assert rows["files"].split()[1] == "fail" and f"config {config}" in rows["files"]
-    assert rows["source"].split()[1] == "pass"  # root reads it: only the files row tells
+    # Root reads them all: only the files row tells.
+    assert rows["source"].split()[1] == "pass" and rows["model"].split()[1] == "pass"
 
     config.chmod(0o644)
     config.write_text(config.read_text() + "mqtt:\n  username: u\n  password: in-the-open\n")
