@@ -159,5 +159,8 @@ def test_check_fails_relative_paths_in_a_service_config(tmp_path: Path) -> None:
     result = edgecv("check", "--config", str(config))  # run from the repository, where the path resolves
     table = rows(result.stdout)
     assert table["model"][0] == "pass"
-    assert table["files"][0] == "fail" and "model.path models/demo_int8.tflite" in table["files"][1]
+    detail = table["files"][1]
+    assert (
+        table["files"][0] == "fail" and "relative paths" in detail and "model.path models/demo_int8" in detail
+    )
     assert result.returncode != 0
