@@ -131,6 +131,38 @@ def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _divide_by_union(inter, union)
 
 
+def pairwise_buffered_iou(a: np.ndarray, b: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """IoU of ``a[N, 4]`` with ``b[M, 4]`` (``xyxy``) after widening both boxes of each pair: ``[N, M]``.
+
+    ``margin[N, 2]`` is, per box of ``a``, what is added on every side of both boxes of its pairs: ``(x, y)``
+    in pixels (C-BIoU's buffered IoU, Yang et al. 2023). A margin turns "near" into "overlapping", so a box
+    that moved a little more than its own size since the last look still scores above zero, while boxes
+    that already overlap keep their order. A zero margin gives exactly :func:`pairwise_iou`'s values.
+    """
+    _check_boxes(a, "a")
+    _check_boxes(b, "b")
+    if margin.shape != (a.shape[0], 2):
+        raise ValueError(
+            f"margin must have shape [{a.shape[0]}, 2] (x, y per box of a), found {list(margin.shape)}"
+        )
+    dtype = np.result_type(a, b, margin)
+    grow = (2 * margin.astype(dtype, copy=False)).T.reshape(2, -1, 1)  # [2, N, 1]: added to a width, height
+    a_t = np.ascontiguousarray(a.T, dtype=dtype).reshape(4, -1, 1)
+    b_t = np.ascontiguousarray(b.T, dtype=dtype).reshape(4, 1, -1)
+    size_a = a_t[2:] - a_t[:2]
+    size_a += grow
+    size_b = b_t[2:] - b_t[:2] + grow  # [2, N, M]: b's sides widened by each row's margin
+    # The widened boxes' intersection is the plain one plus twice the margin on each axis.
+    size = np.minimum(a_t[2:], b_t[2:])
+    size -= np.maximum(a_t[:2], b_t[:2])
+    size += grow
+    np.maximum(size, 0.0, out=size)
+    inter = size[0] * size[1]
+    union = size_a[0] * size_a[1] + size_b[0] * size_b[1]
+    union -= inter
+    return _divide_by_union(inter, union)
+
+
 def iou_one_to_many(box: np.ndarray, boxes: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
     """IoU of one ``xyxy`` box ``[4]`` with each box of ``boxes[N, 4]``: ``[N]``, the values of a row of
     :func:`pairwise_iou` without building the matrix (NMS over thousands of candidates).

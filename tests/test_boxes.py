@@ -11,6 +11,7 @@ from edgecv.boxes import (
     cxcywh_to_xyxy,
     iou_one_to_many,
     iou_reference,
+    pairwise_buffered_iou,
     pairwise_iou,
     xywh_to_xyxy,
     xyxy_to_cxcywh,
@@ -42,6 +43,35 @@ def test_pairwise_equals_the_reference_exactly_in_float64(coarse: bool) -> None:
         b = random_boxes(rng, int(rng.integers(1, 40)), coarse=coarse)
         np.testing.assert_array_equal(pairwise_iou(a, b), iou_reference(a, b))
         np.testing.assert_array_equal(pairwise_iou(a, a), iou_reference(a, a))
+
+
+def test_buffered_iou_is_the_iou_of_the_widened_pair() -> None:
+    """Each pair (i, j): both boxes widened by row i's margin, then the plain definition."""
+    rng = np.random.default_rng(12)
+    for _ in range(20):
+        a = random_boxes(rng, int(rng.integers(1, 25)))
+        b = random_boxes(rng, int(rng.integers(1, 25)))
+        margin = rng.uniform(0, 15, (len(a), 2))
+        margin[::3] = 0.0  # some rows without a margin
+        expected = np.array(
+            [
+                [iou_reference([a[i] + grow], [b[j] + grow])[0, 0] for j in range(len(b))]
+                for i, grow in enumerate(np.concatenate([-margin, margin], axis=1))
+            ]
+        )
+        np.testing.assert_allclose(pairwise_buffered_iou(a, b, margin), expected, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(pairwise_buffered_iou(a, b, np.zeros((len(a), 2))), pairwise_iou(a, b))
+
+
+def test_buffered_iou_on_hand_made_boxes() -> None:
+    a = np.array([[0.0, 0, 10, 10]], np.float32)
+    b = np.array([[12.0, 0, 22, 10], [0, 0, 10, 10]], np.float32)
+    iou = pairwise_buffered_iou(a, b, np.array([[2.0, 0.0]], np.float32))
+    assert iou.dtype == np.float32
+    # Widened by 2 px left and right: [-2, 12] and [10, 24] overlap by 2 of 26 px; identical boxes stay at 1.
+    np.testing.assert_allclose(iou, [[2 / 26, 1.0]], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"margin must have shape \[1, 2\]"):
+        pairwise_buffered_iou(a, b, np.zeros((2, 2)))
 
 
 def test_self_iou_takes_the_shortcut_without_changing_a_bit() -> None:
