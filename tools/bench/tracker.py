@@ -239,7 +239,9 @@ def edgecv_rows(sequences: dict[str, Any]) -> dict[str, list]:
     return out
 
 
-def print_accuracy(scores: dict[str, dict[str, dict[str, Any]]], rates: list[str], per_sequence: bool) -> None:
+def print_accuracy(
+    scores: dict[str, dict[str, dict[str, Any]]], rates: list[str], per_sequence: bool
+) -> None:
     from edgecv.evaluate.mot_scores import OVERALL
 
     print(f"\naccuracy, overall over {len(next(iter(scores.values()))[rates[0]]) - 1} sequences")
@@ -278,7 +280,9 @@ def print_accuracy(scores: dict[str, dict[str, dict[str, Any]]], rates: list[str
             print(f"{tracker:<22}{cells}")
 
 
-def print_speed(times: dict[str, list[float]], rounds: dict[str, list[float]], args: argparse.Namespace) -> None:
+def print_speed(
+    times: dict[str, list[float]], rounds: dict[str, list[float]], args: argparse.Namespace
+) -> None:
     ours_med = float(np.median(times[EDGECV]))
     ours_rounds = np.array(rounds[EDGECV])
     print(
@@ -345,7 +349,10 @@ def main() -> int:
             times[EDGECV] += ours
             round_medians[EDGECV].append(float(np.median(ours)))
             # Accuracy is deterministic: the peers run the sequences in the first round only.
-            meta = {"speed": "speed", "accuracy": [[k, s.fps] for k, s in sequences.items()] if r == 0 else []}
+            meta = {
+                "speed": "speed",
+                "accuracy": [[k, s.fps] for k, s in sequences.items()] if r == 0 else [],
+            }
             for python, (_, _, script) in zip(pythons, peers, strict=True):
                 done = subprocess.run(
                     [str(python), "-c", script, str(path), json.dumps(meta)], capture_output=True, text=True
