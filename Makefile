@@ -34,14 +34,19 @@ demo: $(VENV)/.runtime
 test: $(VENV)/.dev mosquitto
 	$(BIN)/python -m pytest -q
 
-# The MQTT tests run a real broker, the unit tests systemd-analyze. Installed when missing and we are root on
-# Debian/Ubuntu; else say how (those tests skip without them).
+# The MQTT tests run a real broker, the unit tests systemd-analyze, the clock tests libfaketime, the stream
+# tests GStreamer's RTSP server in the system python3 (test pattern: plugins-base; VP8: plugins-good).
+# Installed when missing and we are root on Debian/Ubuntu; else say how (those tests skip without them).
 mosquitto:
 	@missing=""; \
 	command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || missing="mosquitto"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	command -v faketime >/dev/null || missing="$$missing faketime"; \
+	/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); gi.require_version('Gst', '1.0'); \
+	  from gi.repository import Gst; Gst.init(None); assert Gst.ElementFactory.find('vp8enc')" 2>/dev/null || \
+	  missing="$$missing python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "tests need:$$missing: sudo apt-get update && sudo apt-get install -y$$missing"; fi; \
 	fi

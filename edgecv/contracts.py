@@ -64,7 +64,11 @@ class EventJson(Contract):
     )
     first_seen: float = Field(description="Capture time of the first sighting, epoch seconds.")
     last_seen: float = Field(description="Capture time of the latest sighting, epoch seconds.")
-    age: float = Field(ge=0, description="last_seen - first_seen, seconds.")
+    age: float = Field(
+        ge=0,
+        description="Seconds between the first and the latest sighting, on the monotonic clock: "
+        "last_seen - first_seen unless the wall clock was set in between (then it shows the step, not this).",
+    )
 
 
 class StageJson(Contract):

@@ -40,3 +40,41 @@ def yolov8n(shared_assets: Path) -> Path:
 @pytest.fixture(scope="session")
 def ssd_mobilenet(shared_assets: Path) -> Path:
     return shared_assets / "models" / "ssd_mobilenet_v1_coco_quant" / "detect.tflite"
+
+
+class FakeClock:
+    """libfaketime for a child process: its wall clock is ours plus what :meth:`set` last wrote, its
+    monotonic clock untouched (``DONT_FAKE_MONOTONIC``), as when NTP steps a real clock. The machine's clock
+    is never touched: the offset lives in a file the preloaded library reads (at most once a second).
+
+    libfaketime 0.9.10 breaks ``time.sleep`` in that mode (``clock_nanosleep`` on the monotonic clock fails
+    with EINVAL) once the wall clock is set back further than the machine's uptime: children that must
+    not fail that way avoid ``source.max_fps`` (the one sleep in edgecv's run loop).
+    """
+
+    def __init__(self, library: Path, path: Path) -> None:
+        self.path = path
+        self.set("+0")
+        self.env = {
+            "LD_PRELOAD": str(library),
+            "FAKETIME_TIMESTAMP_FILE": str(path),
+            "FAKETIME_CACHE_DURATION": "1",
+            "DONT_FAKE_MONOTONIC": "1",
+        }
+
+    def set(self, spec: str) -> None:
+        """A libfaketime time spec: ``+10800`` (seconds ahead), ``-10800``, ``@2020-01-01 00:00:00``."""
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(spec + "\n")
+        tmp.replace(self.path)  # atomic: the library never reads half a line
+
+
+@pytest.fixture
+def faketime(tmp_path: Path) -> FakeClock:
+    """Skips where Debian's ``faketime`` is missing (``make test`` installs it)."""
+    found = sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1")) + sorted(
+        Path("/usr/lib").glob("faketime/libfaketimeMT.so.1")
+    )
+    if not found:
+        pytest.skip("faketime not installed: apt-get install faketime (as root; or: make test)")
+    return FakeClock(found[0], tmp_path / "faketime.rc")

@@ -11,6 +11,7 @@ import numpy as np
 from edgecv.capture.base import CaptureDevice, FrameTimeout
 from edgecv.capture.stats import SourceStats
 from edgecv.errors import SourceError
+from edgecv.frame import stamp
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class LatestFrameGrabber:
         self._stop = threading.Event()
         self._image: np.ndarray | None = None
         self._ts = 0.0
+        self._mono = 0.0
         self._id = 0  # increments with every captured frame; readers ask for one newer than they have
         self._taken = True
         self._error: SourceError | None = None
@@ -111,8 +113,8 @@ class LatestFrameGrabber:
             return False
         return True
 
-    def latest(self, after: int, timeout: float) -> tuple[int, np.ndarray, float]:
-        """The newest frame newer than id ``after``: ``(id, image, capture time)``.
+    def latest(self, after: int, timeout: float) -> tuple[int, np.ndarray, float, float]:
+        """The newest frame newer than id ``after``: ``(id, image, capture ts, capture mono)``.
 
         Raises :class:`FrameTimeout` when none comes within ``timeout`` s, :class:`SourceError` once the
         device is lost for good (a frame captured before that is still handed out first).
@@ -132,7 +134,7 @@ class LatestFrameGrabber:
                     )
                 self._cond.wait(remaining)
             self._taken = True
-            return self._id, self._image, self._ts
+            return self._id, self._image, self._ts, self._mono
 
     def _run(self) -> None:
         try:
@@ -157,9 +159,9 @@ class LatestFrameGrabber:
             last_good = time.monotonic()
         while not self._stop.is_set():
             image = self._read()
-            now = time.monotonic()
+            # Both clocks at the moment the image arrived: ts for payloads, now (monotonic) for durations.
+            ts, now = stamp()
             if image is not None:
-                ts = time.time()
                 if lost_at is not None:
                     self._stats.reconnects += 1
                     self._stats.outages.append(now - lost_at)
@@ -168,7 +170,7 @@ class LatestFrameGrabber:
                     self.lost_since = None
                     self._backoff.reset()
                 last_good = now
-                self._publish(image, ts)
+                self._publish(image, ts, now)
                 continue
             self._stats.failures += 1
             if now - last_good < self._read_timeout_s:
@@ -218,12 +220,13 @@ class LatestFrameGrabber:
                 continue
             return True
 
-    def _publish(self, image: np.ndarray, ts: float) -> None:
+    def _publish(self, image: np.ndarray, ts: float, mono: float) -> None:
         with self._cond:
             if not self._taken:
                 self._stats.dropped += 1
             self._image = image
             self._ts = ts
+            self._mono = mono
             self._id += 1
             self._taken = False
             self._cond.notify_all()

@@ -73,9 +73,9 @@ class LiveSource(SourceBase):
         if self._grabber is None or self._closed:
             raise SourceError(f"{self.name} is not open", "call open() first")
         self._pacer.wait()
-        frame_id, image, ts = self._grabber.latest(self._last_id, timeout)
+        frame_id, image, ts, mono = self._grabber.latest(self._last_id, timeout)
         self._last_id = frame_id
-        frame = Frame(image=image, seq=self.stats.frames, ts=ts, source_id=self.source_id)
+        frame = Frame(image=image, seq=self.stats.frames, ts=ts, source_id=self.source_id, mono=mono)
         self.stats.frames += 1
         return frame
 

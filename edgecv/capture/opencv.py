@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -17,6 +18,8 @@ import cv2
 import numpy as np
 
 from edgecv.capture.live import LiveSource
+from edgecv.capture.native_logs import quiet_native_logs
+from edgecv.capture.probe import ProbeResult, Problem, diagnose, reach
 from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, mask_credentials, refuse_picamera, require_uri
 from edgecv.errors import SourceError
 
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from edgecv.config.sections import SourceConfig
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+DIAGNOSE_TIMEOUT_S = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,7 @@ class OpenCVCamera(_OpenCVDevice):
         self._announced = False
 
     def open(self) -> None:
+        quiet_native_logs()
         # V4L2 explicitly on Linux: CAP_ANY may pick GStreamer, which buffers frames behind our back.
         api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         cap = cv2.VideoCapture(self.target, api)
@@ -112,16 +117,26 @@ class OpenCVCamera(_OpenCVDevice):
 
 
 class OpenCVStream(_OpenCVDevice):
-    """A network stream (``rtsp://``, ``rtsps://``, ``http(s)://``) decoded by OpenCV's FFmpeg backend."""
+    """A network stream (``rtsp://``, ``rtsps://``, ``http(s)://``) decoded by OpenCV's FFmpeg backend.
+
+    Before FFmpeg, :func:`~edgecv.capture.probe.reach` resolves and connects: a failure of the network (name,
+    refused, unreachable, timeout) is reported at once, in its own words, without FFmpeg. When FFmpeg fails,
+    :func:`~edgecv.capture.probe.diagnose` asks the stream itself why (401, 404, the codec, no answer).
+    """
 
     def __init__(self, url: str, *, name: str, timeout_s: float = 5.0, decode_threads: int = 1) -> None:
         self.url = url
         self._decode_threads = decode_threads
         self.name = name  # credentials masked: it ends up in logs
+        self._timeout_s = timeout_s
         self._timeout_ms = int(timeout_s * 1000)
         self._cap: cv2.VideoCapture | None = None
 
     def open(self) -> None:
+        quiet_native_logs()
+        unreachable = reach(self.url, self._timeout_s)
+        if unreachable is not None:
+            raise self._error(unreachable)
         if self.url.startswith(("rtsp://", "rtsps://")):
             # FFmpeg's default RTSP transport is UDP, which smears or drops frames on lossy Wi-Fi; TCP
             # does not. Only a default: OPENCV_FFMPEG_CAPTURE_OPTIONS set by the user wins.
@@ -134,15 +149,37 @@ class OpenCVStream(_OpenCVDevice):
             self._timeout_ms,
             *decode_thread_params(self._decode_threads),
         ]
+        started = time.monotonic()
         cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
-            raise SourceError(
-                f"cannot open stream {self.name}: no answer within {self._timeout_ms / 1000:g} s, "
-                "or not a stream FFmpeg can decode",
-                "check the URL, credentials and network (try it with 'ffprobe URL')",
-            )
+            # FFmpeg already waited up to the whole timeout: the diagnosis gets a short one of its own.
+            waited = time.monotonic() - started
+            probe = diagnose(self.url, min(self._timeout_s, DIAGNOSE_TIMEOUT_S), waited_s=round(waited))
+            raise self._error(probe.problem or undecodable(probe))
         self._cap = cap
+
+    def _error(self, problem: Problem) -> SourceError:
+        return SourceError(f"cannot open stream {self.name}: {problem.message}", problem.hint)
+
+
+def undecodable(probe: ProbeResult) -> Problem:
+    """Why FFmpeg failed on a stream that answered the probe: what it carries, when the probe saw it."""
+    hint = "set the camera's stream to H.264 or MJPEG, or check that the URL names its video stream"
+    if not probe.media:
+        return Problem("status", "it answers, but FFmpeg cannot open it as video", hint)
+    if probe.media[0].startswith("text/"):
+        return Problem(
+            "status",
+            f"it answers with a web page ({probe.media[0]}), not a video stream",
+            "use the camera's stream URL, not the address of its web page",
+        )
+    video = [m.partition("/")[2] for m in probe.media if m.startswith("video/")]
+    if video:
+        found = f"its video is {', '.join(video)}, which FFmpeg here cannot decode"
+    else:
+        found = f"it carries {', '.join(probe.media)}, no video FFmpeg can decode"
+    return Problem("codec", f"unsupported codec: {found}", hint)
 
 
 def claim_camera(uri: str) -> SourceSpec | None:

@@ -5,19 +5,19 @@ Registers the source type ``video``, which ``auto`` picks for any existing file 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
 
 from edgecv.capture.base import FrameSource, SourceBase
+from edgecv.capture.native_logs import quiet_native_logs
 from edgecv.capture.opencv import as_bgr, decode_thread_params
 from edgecv.capture.pacing import Pacer
 from edgecv.capture.stats import SourceStats
 from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, file_not_found, refuse_picamera, require_uri
 from edgecv.config.sections import SourceConfig
 from edgecv.errors import SourceError
-from edgecv.frame import Frame
+from edgecv.frame import Frame, stamp
 
 
 class VideoFileSource(SourceBase):
@@ -27,9 +27,10 @@ class VideoFileSource(SourceBase):
     ``max_fps`` sleeps between frames, to replay a recording at roughly camera speed.
 
     Frames are stamped in the recording's own time: the moment the file was opened plus ``seq`` divided by
-    the file's frame rate. A tracker whose memory is in seconds then sees the clip's real timing whether it
-    is processed at 5 or 500 frames per second, and two runs over one file see the same intervals. A file
-    that states no frame rate is stamped with the wall clock.
+    the file's frame rate, on both clocks (``ts`` from the wall clock at open, ``mono`` from the monotonic
+    one). A tracker whose memory is in seconds then sees the clip's real timing whether it is processed at 5
+    or 500 frames per second, two runs over one file see the same intervals, and a wall-clock step during
+    the run changes no interval. A file that states no frame rate is stamped with both clocks as read.
     """
 
     live = False
@@ -53,7 +54,8 @@ class VideoFileSource(SourceBase):
         self._cap: cv2.VideoCapture | None = None
         self._in_pass = 0  # frames read since the last (re)start: a loop over an empty file must end
         self._ended = False
-        self._t0 = 0.0
+        self._t0 = 0.0  # wall clock at open
+        self._m0 = 0.0  # monotonic clock at open
         self._frame_s: float | None = None
 
     def open(self) -> None:
@@ -63,11 +65,12 @@ class VideoFileSource(SourceBase):
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         # Containers without a rate report 0, and some broken ones absurd values: fall back to the clock.
         self._frame_s = 1.0 / fps if 0.5 <= fps <= 1000 else None
-        self._t0 = time.time()
+        self._t0, self._m0 = stamp()
 
     def _open_capture(self) -> cv2.VideoCapture:
         if not self.path.exists():
             raise SourceError(f"cannot open video source '{self.path}': file not found", "check source.uri")
+        quiet_native_logs()
         params = decode_thread_params(self._decode_threads)
         cap = (
             cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, params)
@@ -104,8 +107,11 @@ class VideoFileSource(SourceBase):
             return None
         self._in_pass += 1
         seq = self.stats.frames
-        ts = self._t0 + seq * self._frame_s if self._frame_s is not None else time.time()
-        frame = Frame(image=as_bgr(image), seq=seq, ts=ts, source_id=self.source_id)
+        if self._frame_s is not None:
+            ts, mono = self._t0 + seq * self._frame_s, self._m0 + seq * self._frame_s
+        else:
+            ts, mono = stamp()
+        frame = Frame(image=as_bgr(image), seq=seq, ts=ts, source_id=self.source_id, mono=mono)
         self.stats.frames += 1
         return frame
 

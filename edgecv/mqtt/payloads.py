@@ -86,6 +86,12 @@ class StatsMessage(Envelope):
     acked: int = Field(ge=0, description="QoS 1/2 messages the broker acknowledged since start.")
     dropped_messages: int = Field(ge=0, description="Messages dropped because the offline queue was full.")
     cpu_temp_c: float | None = Field(None, description="CPU temperature, when the device reports one.")
+    clock_synced: bool | None = Field(
+        None,
+        description="Whether the device's wall clock is synchronised (NTP): false while the times in payloads "
+        "may be wrong (a device without a real-time clock before the network is up), null when the device "
+        "cannot tell. Durations (track age, rate limits) never depend on it.",
+    )
 
 
 def envelope(ids: MessageIds, device: str, camera: str, **fields: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..clock import CLOCK
 from ..config.mqtt import MqttConfig
 from ..contracts import detections_json, event_json
 from ..detections import Detections
@@ -201,6 +202,7 @@ class MqttSink(SinkBase):
             acked=self.publisher.acked,
             dropped_messages=self.publisher.dropped,
             cpu_temp_c=health.read_temp_c(self._thermal),
+            clock_synced=CLOCK.synced,
         )
         self._stats_at, self._stats_frames = now, self.frames
         self.publisher.send(Message(self.topics.stats, _dumps(body), 0, False, MessageKind.STATS))

@@ -46,8 +46,11 @@ SWITCH_INTERVAL_S = 0.0002
 class FrameTracker(Protocol):
     """What the post thread needs of a tracker (one per source: tracks never cross cameras)."""
 
-    def update(self, detections: Detections, ts: float) -> tuple[Detections, list[TrackEvent]]:
-        """Detections of one frame at capture time ``ts`` → the same with ``track_ids``, and events."""
+    def update(
+        self, detections: Detections, ts: float, mono: float | None = None
+    ) -> tuple[Detections, list[TrackEvent]]:
+        """Detections of one frame captured at wall time ``ts`` and monotonic time ``mono`` → the same with
+        ``track_ids``, and events. Durations are measured on ``mono`` (see :class:`~edgecv.frame.Frame`)."""
         ...
 
     def finish(self, ts: float) -> list[TrackEvent]:
@@ -195,7 +198,7 @@ class Pipeline:
                     if tracker is None:
                         tracker = self._trackers[frame.source_id] = self._tracker_factory()
                     with self.timings.time("track"):
-                        detections, events = tracker.update(detections, frame.ts)
+                        detections, events = tracker.update(detections, frame.ts, frame.mono)
                 with self.timings.time("output"):
                     for sink in self.sinks:
                         sink.write_frame(frame, detections)

@@ -9,6 +9,9 @@ and the live sources' loss times, and turns them into the three things systemd h
 * ``WATCHDOG=1`` pings while frames flow, or while a stall is younger than ``recovery_deadline_s``;
 * ``STATUS=`` with the state and FPS.
 
+It also keeps :data:`~edgecv.clock.CLOCK` fresh from its own thread (is the wall clock synchronised? a
+file test, and at most once a minute a ``chronyc`` call), so that the MQTT stats read a kept answer.
+
 Two things are beyond in-process repair and are *fatal*: an inference running past
 ``inference_deadline_s`` (a stuck ``invoke()`` cannot be interrupted) and a stall past
 ``recovery_deadline_s``. Then pings stop and ``on_fatal`` is called once; the CLI's handler stops the
@@ -26,6 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ..capture.base import FrameSource
+from ..clock import CLOCK, ClockWatch
 from ..config.service import ServiceConfig
 from ..pipeline.heartbeats import Heartbeats
 from .notify import Notifier
@@ -50,8 +54,10 @@ class ServiceWatchdog:
         config: ServiceConfig,
         notifier: Notifier | None = None,
         on_fatal: Callable[[str], None] | None = None,
+        clock: ClockWatch = CLOCK,
     ) -> None:
         self._pipeline = pipeline
+        self._clock = clock
         self._sources = sources
         self._config = config
         self.notifier = notifier or Notifier()
@@ -99,6 +105,7 @@ class ServiceWatchdog:
                 "stalls": self.stalls,
                 "stalled_s": round(self.stalled_s, 2),
                 "failure": self.failure,
+                "clock_synced": self._clock.synced,
             }
         }
 
@@ -108,7 +115,9 @@ class ServiceWatchdog:
         ping_every = self.notifier.watchdog_interval_s
         last_ping = last_status = float("-inf")
         last_state = ""
+        self._clock.state()  # the first answer (and its warning) at start, not a minute in
         while not self._stop.wait(TICK_S):
+            self._clock.state()  # only checks again once the kept answer is old
             now = time.monotonic()
             state, fatal = self.assess(now)
             if self.failure is not None:

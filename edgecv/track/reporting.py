@@ -29,11 +29,11 @@ class Reporter:
         # statistics.median on <= 10 floats is ~20x faster than np.median's generic machinery.
         return statistics.median(table.history[row, : min(hits, SCORE_HISTORY)].tolist()) >= gate.min_score
 
-    def on_frame(self, table: TrackTable, rows: np.ndarray, ts: float) -> list[TrackEvent]:
-        """Events for the tracks matched in this frame (``rows``)."""
-        return self.on_confirmed(table, rows[table.status[rows] == CONFIRMED], ts)
+    def on_frame(self, table: TrackTable, rows: np.ndarray, mono: float) -> list[TrackEvent]:
+        """Events for the tracks matched in this frame (``rows``), captured at monotonic time ``mono``."""
+        return self.on_confirmed(table, rows[table.status[rows] == CONFIRMED], mono)
 
-    def on_confirmed(self, table: TrackTable, rows: np.ndarray, ts: float) -> list[TrackEvent]:
+    def on_confirmed(self, table: TrackTable, rows: np.ndarray, mono: float) -> list[TrackEvent]:
         """``on_frame`` for rows known to be confirmed tracks."""
         if rows.size == 0:
             return []
@@ -43,13 +43,13 @@ class Reporter:
             for row in rows[~reported].tolist():
                 if self._passes_gate(table, row):
                     table.reported[row] = True
-                    out.append(self._mark(table, row, "new", ts))
+                    out.append(self._mark(table, row, "new", mono))
             if out:
                 reported = table.reported[rows]
-        due = reported & (ts - table.event_ts[rows] >= self.events.min_interval_s)
+        due = reported & (mono - table.event_mono[rows] >= self.events.min_interval_s)
         if due.any():
             out.extend(
-                self._mark(table, row, "update", ts) for row in self._changed(table, rows[due]).tolist()
+                self._mark(table, row, "update", mono) for row in self._changed(table, rows[due]).tolist()
             )
         return out
 
@@ -77,8 +77,8 @@ class Reporter:
         return [_event(table, row, "end") for row in rows.tolist()]
 
     @staticmethod
-    def _mark(table: TrackTable, row: int, kind: EventKind, ts: float) -> TrackEvent:
-        table.event_ts[row] = ts
+    def _mark(table: TrackTable, row: int, kind: EventKind, mono: float) -> TrackEvent:
+        table.event_mono[row] = mono
         table.event_box[row] = table.box[row]
         table.event_score[row] = table.score[row]
         table.event_class[row] = table.class_id[row]
@@ -95,4 +95,5 @@ def _event(table: TrackTable, row: int, kind: EventKind) -> TrackEvent:
         box=table.box[row].copy(),
         first_seen=table.first_seen.item(row),
         last_seen=table.last_seen.item(row),
+        duration=table.last_mono.item(row) - table.first_mono.item(row),
     )

@@ -16,8 +16,10 @@ _FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "mean": (np.float64, (8,)),
     "cov": (np.float64, (3, 4)),  # per coordinate: var(pos), cov(pos, vel), var(vel)
     "hits": (np.int32, ()),  # frames matched so far
-    "first_seen": (np.float64, ()),
+    "first_seen": (np.float64, ()),  # wall clock (frame ts): reported in events, never subtracted
     "last_seen": (np.float64, ()),
+    "first_mono": (np.float64, ()),  # monotonic clock (frame mono): ages, the lost window
+    "last_mono": (np.float64, ()),
     "class_id": (np.int32, ()),
     "class_votes": (np.float32, ()),  # score-weighted support for class_id (hysteresis for class changes)
     "score": (np.float32, ()),
@@ -25,7 +27,7 @@ _FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "box": (np.float32, (4,)),  # latest observed box: what is reported, never the filter's guess
     "history": (np.float32, (SCORE_HISTORY,)),
     "reported": (np.bool_, ()),
-    "event_ts": (np.float64, ()),  # last new/update event: rate limit and change baselines
+    "event_mono": (np.float64, ()),  # monotonic time of the last new/update event: the rate limit
     "event_box": (np.float32, (4,)),
     "event_score": (np.float32, ()),
     "event_class": (np.int32, ()),
@@ -51,6 +53,8 @@ class TrackTable:
     hits: np.ndarray
     first_seen: np.ndarray
     last_seen: np.ndarray
+    first_mono: np.ndarray
+    last_mono: np.ndarray
     class_id: np.ndarray
     class_votes: np.ndarray
     score: np.ndarray
@@ -58,7 +62,7 @@ class TrackTable:
     box: np.ndarray
     history: np.ndarray
     reported: np.ndarray
-    event_ts: np.ndarray
+    event_mono: np.ndarray
     event_box: np.ndarray
     event_score: np.ndarray
     event_class: np.ndarray
@@ -98,8 +102,17 @@ class TrackTable:
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
-    def add(self, boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, ts: float) -> None:
-        """Start tentative tracks from detections seen at ``ts``."""
+    def add(
+        self,
+        boxes: np.ndarray,
+        scores: np.ndarray,
+        class_ids: np.ndarray,
+        ts: float,
+        mono: float | None = None,
+    ) -> None:
+        """Start tentative tracks from detections seen at wall time ``ts``, monotonic time ``mono``
+        (``None``: ``ts`` is the only clock)."""
+        mono = ts if mono is None else mono
         n = boxes.shape[0]
         if n == 0:
             return
@@ -114,6 +127,8 @@ class TrackTable:
             "hits": np.ones(n, np.int32),
             "first_seen": np.full(n, ts),
             "last_seen": np.full(n, ts),
+            "first_mono": np.full(n, mono),
+            "last_mono": np.full(n, mono),
             "class_id": class_ids.astype(np.int32),
             "class_votes": scores.astype(np.float32),
             "score": scores.astype(np.float32),
@@ -121,7 +136,7 @@ class TrackTable:
             "box": boxes.astype(np.float32),
             "history": history,
             "reported": np.zeros(n, np.bool_),
-            "event_ts": np.full(n, ts),
+            "event_mono": np.full(n, mono),
             "event_box": boxes.astype(np.float32),
             "event_score": scores.astype(np.float32),
             "event_class": class_ids.astype(np.int32),

@@ -6,6 +6,12 @@ tracks (stage 1), low-score detections to tracks still unmatched that were seen 
 detections are left (stage 3). Unmatched high detections start tentative tracks, which die on their first
 miss and are confirmed (and given an id) after ``confirm_hits`` frames in a row. A confirmed track that
 goes unseen is *lost*: it keeps its id and goes on being predicted for ``lost_s`` seconds, then ends.
+
+Two clocks come in with every frame (see :class:`~edgecv.frame.Frame`): ``ts``, the wall clock, only goes
+into the events (``first_seen``, ``last_seen``); every duration (the Kalman step, the lost window, the update
+rate limit, a track's age) is measured on ``mono``. A Pi that boots without an RTC has its wall clock set by
+NTP hours later: measured on ``ts``, that step would predict every track hours ahead (+) and end it, or
+freeze prediction and keep lost tracks for hours (-).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ _NONE = np.zeros(0, np.intp)
 
 
 class ByteTracker:
-    """One source's tracker: ``update(detections, ts)`` per frame, ``finish(ts)`` at the end.
+    """One source's tracker: ``update(detections, ts, mono)`` per frame, ``finish(ts)`` at the end.
 
     ``class_gates`` are per-class gates by class id (the config names classes; the caller resolves them).
     Ids are consecutive from 1, unique within the tracker and never reused; pass a shared ``ids`` counter
@@ -46,7 +52,7 @@ class ByteTracker:
         self.reporter = Reporter(self.config.gate, class_gates or {}, self.config.events)
         self._next_id = 1
         self._ids = ids
-        self._last_ts: float | None = None
+        self._last_mono: float | None = None
 
     def _new_ids(self, n: int) -> np.ndarray:
         if self._ids is not None:
@@ -79,10 +85,19 @@ class ByteTracker:
         r, c = assign(block, 1.0 - min_iou)
         return rows[r], cols[c]
 
-    def update(self, detections: Detections, ts: float) -> tuple[Detections, list[TrackEvent]]:
+    def update(
+        self, detections: Detections, ts: float, mono: float | None = None
+    ) -> tuple[Detections, list[TrackEvent]]:
+        """Track one frame captured at wall time ``ts`` and monotonic time ``mono`` (seconds).
+
+        ``mono=None`` measures durations on ``ts`` too: right for replays and synthetic scenes, whose
+        timestamps are their own steady clock.
+        """
         cfg, t = self.config, self.tracks
-        dt = 0.0 if self._last_ts is None else max(0.0, ts - self._last_ts)
-        self._last_ts = ts
+        now = ts if mono is None else mono
+        # max(0, ...): a source whose clock went backwards (a replay restarting) predicts nothing, not backwards.
+        dt = 0.0 if self._last_mono is None else max(0.0, now - self._last_mono)
+        self._last_mono = now
         kalman.predict_table(t, dt)
 
         n_tracks, n_dets = len(t), len(detections)
@@ -116,7 +131,7 @@ class ByteTracker:
                     rows3, cols3 = self._match(cost, (~has_id).nonzero()[0], high_left, cfg.match_iou)
         rows = np.concatenate([rows1, rows2, rows3])
         cols = np.concatenate([cols1, cols2, cols3])
-        self._apply(rows, detections, cols, ts)
+        self._apply(rows, detections, cols, ts, now)
 
         # Tracks that became confirmed this frame get their ids now; lost tracks seen again are confirmed.
         # Only stage 3 matches tentative tracks, and only stage 1 lost ones (stage 2 takes confirmed ones).
@@ -130,24 +145,24 @@ class ByteTracker:
         t.status[rows1] = CONFIRMED
         track_ids = np.full(n_dets, -1, np.int64)
         track_ids[cols] = t.ids[rows]  # -1 for tentative rows
-        events = self.reporter.on_confirmed(t, confirmed, ts)
+        events = self.reporter.on_confirmed(t, confirmed, now)
 
-        events += self._age(rows, has_id, ts)
+        events += self._age(rows, has_id, now)
         if n_dets:
             is_high[cols3] = False  # stage 1's columns are already off
             starters = (is_high & (scores >= cfg.new_track_score)).nonzero()[0]
             if starters.size:
-                t.add(detections.boxes[starters], scores[starters], detections.class_ids[starters], ts)
+                t.add(detections.boxes[starters], scores[starters], detections.class_ids[starters], ts, now)
                 if cfg.confirm_hits <= 1:
                     new = np.arange(len(t) - starters.size, len(t))
                     t.status[new] = CONFIRMED
                     t.ids[new] = self._new_ids(new.size)
                     track_ids[starters] = t.ids[new]
-                    events += self.reporter.on_frame(t, new, ts)
+                    events += self.reporter.on_frame(t, new, now)
         return detections.with_track_ids(track_ids), events
 
-    def _apply(self, rows: np.ndarray, dets: Detections, cols: np.ndarray, ts: float) -> None:
-        """Correct matched tracks with their detections."""
+    def _apply(self, rows: np.ndarray, dets: Detections, cols: np.ndarray, ts: float, mono: float) -> None:
+        """Correct matched tracks with their detections, seen at wall time ``ts``, monotonic ``mono``."""
         if rows.size == 0:
             return
         t = self.tracks
@@ -162,6 +177,7 @@ class ByteTracker:
         t.history.put(rows * SCORE_HISTORY + hits % SCORE_HISTORY, scores)  # flat index: one call
         t.hits[rows] = hits + 1
         t.last_seen[rows] = ts
+        t.last_mono[rows] = mono
         t.box_t[:, rows] = boxes
         t.score[rows] = scores
         t.top_score[rows] = np.maximum(t.top_score[rows], scores)
@@ -173,8 +189,8 @@ class ByteTracker:
             t.class_id[rows[flip]] = dets.class_ids[cols[flip]]
             t.class_votes[rows] = np.where(flip, -votes, votes)
 
-    def _age(self, matched: np.ndarray, had_id: np.ndarray, ts: float) -> list[TrackEvent]:
-        """Unmatched tracks: tentative ones die, confirmed ones become lost, lost ones expire.
+    def _age(self, matched: np.ndarray, had_id: np.ndarray, mono: float) -> list[TrackEvent]:
+        """Unmatched tracks: tentative ones die, confirmed ones become lost, lost ones expire (``mono``: now).
 
         ``had_id``: the tracks that were confirmed or lost before this frame (the others were tentative).
         """
@@ -188,9 +204,9 @@ class ByteTracker:
         # (ByteTrack's rule) yields absurd boxes.
         np.copyto(t.size_vel_t, 0.0, where=lost)
         # A missed tentative track dies; a lost one once unseen for lost_s (a matched track has
-        # last_seen == ts, and unmatched ones with an id are the lost ones).
+        # last_mono == mono, and unmatched ones with an id are the lost ones).
         dead = ~had_id
-        dead |= ts - t.last_seen > self.config.lost_s
+        dead |= mono - t.last_mono > self.config.lost_s
         dead &= missed
         if not dead.any():
             return []

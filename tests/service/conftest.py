@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -78,13 +79,22 @@ class NotifyListener:
         self.sock.close()
 
 
+def moving_box(i: int) -> np.ndarray:
+    """The default scene: a red box sliding right on a changing grey, back to the left every 80 frames."""
+    image = np.full((120, 160, 3), (i * 7) % 255, np.uint8)
+    cv2.rectangle(image, (20 + i % 80, 30), (70 + i % 80, 100), (0, 0, 255), -1)
+    return image
+
+
 class MjpegServer:
     """``multipart/x-mixed-replace`` JPEG stream on loopback, like a cheap IP camera. ``stop()`` drops the
-    listener and every client (a camera losing power); ``start()`` brings it back on the same port."""
+    listener and every client (a camera losing power); ``start()`` brings it back on the same port.
+    ``draw(i)`` renders frame ``i`` of a connection (BGR)."""
 
-    def __init__(self, fps: float = 20.0) -> None:
+    def __init__(self, fps: float = 20.0, draw: Callable[[int], np.ndarray] = moving_box) -> None:
         self.port = 0
         self.fps = fps
+        self.draw = draw
         self.served = 0
         self._server: socketserver.ThreadingTCPServer | None = None
         self._alive = threading.Event()
@@ -104,9 +114,7 @@ class MjpegServer:
                 i = 0
                 try:
                     while owner._alive.is_set():
-                        image = np.full((120, 160, 3), (i * 7) % 255, np.uint8)
-                        cv2.rectangle(image, (20 + i % 80, 30), (70 + i % 80, 100), (0, 0, 255), -1)
-                        jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+                        jpeg = cv2.imencode(".jpg", owner.draw(i))[1].tobytes()
                         self.wfile.write(
                             b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
                             + jpeg
@@ -193,6 +201,22 @@ def mjpeg_server() -> Iterator[MjpegServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def mjpeg_factory() -> Iterator[Callable[..., MjpegServer]]:
+    """``make(fps=..., draw=...)``: an MJPEG camera with its own scene, started, stopped after the test."""
+    made: list[MjpegServer] = []
+
+    def make(**kwargs: Any) -> MjpegServer:
+        server = MjpegServer(**kwargs)
+        server.start()
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()
 
 
 @pytest.fixture
