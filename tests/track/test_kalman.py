@@ -63,7 +63,7 @@ def _full_filter(box, z, dt):
     )
     x, p = f @ x, f @ p @ f.T + q
     h = np.eye(4, 8)
-    r = np.diag((kalman.POSITION_WEIGHT * np.maximum(np.r_[x[2:4], x[2:4]], 1)) ** 2)
+    r = np.diag((kalman.MEASUREMENT_WEIGHT * np.maximum(np.r_[x[2:4], x[2:4]], 1)) ** 2)
     k = p @ h.T @ np.linalg.inv(h @ p @ h.T + r)
     x = x + k @ (kalman.xyxy_to_cxcywh(z)[0] - h @ x)
     return x, p - k @ h @ p
