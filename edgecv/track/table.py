@@ -16,6 +16,7 @@ _FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "mean": (np.float64, (8,)),
     "cov": (np.float64, (3, 4)),  # per coordinate: var(pos), cov(pos, vel), var(vel)
     "hits": (np.int32, ()),  # frames matched so far
+    "misses": (np.int32, ()),  # frames missed since the last match (the lost window's floor in frames)
     "first_seen": (np.float64, ()),  # wall clock (frame ts): reported in events, never subtracted
     "last_seen": (np.float64, ()),
     "first_mono": (np.float64, ()),  # monotonic clock (frame mono): ages, the lost window
@@ -51,6 +52,7 @@ class TrackTable:
     mean: np.ndarray
     cov: np.ndarray
     hits: np.ndarray
+    misses: np.ndarray
     first_seen: np.ndarray
     last_seen: np.ndarray
     first_mono: np.ndarray
@@ -125,6 +127,7 @@ class TrackTable:
             "mean": mean,
             "cov": cov,
             "hits": np.ones(n, np.int32),
+            "misses": np.zeros(n, np.int32),
             "first_seen": np.full(n, ts),
             "last_seen": np.full(n, ts),
             "first_mono": np.full(n, mono),

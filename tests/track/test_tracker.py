@@ -60,12 +60,71 @@ def test_occlusion_longer_than_lost_s_ends_the_track_and_a_new_id_follows(dets, 
 
 @pytest.mark.parametrize("fps", [5, 10, 30])
 def test_same_seconds_same_behaviour_at_any_frame_rate(dets, box, fps):
-    """A 0.8 s gap survives a 1 s lost window and a 1.3 s gap does not, whatever the frame rate."""
-    config = TrackerConfig(lost_s=1.0, confirm_hits=2, gate=GateConfig(min_hits=2))
+    """Without a floor in frames, a 0.8 s gap survives a 1 s lost window and a 1.3 s gap does not, whatever
+    the frame rate."""
+    config = TrackerConfig(lost_s=1.0, lost_frames=0, confirm_hits=2, gate=GateConfig(min_hits=2))
     for gap, survives in ((0.8, True), (1.3, False)):
         frames = walkers(fps, 4, [(0, 100)], [40], box, hide=lambda i, t, g=gap: 1.0 <= t < 1.0 + g)
         ids, _ = run_scene(ByteTracker(config), frames, dets)
         assert (ids[-1] == [1]) is survives, (fps, gap, ids[-1])
+
+
+@pytest.mark.parametrize(
+    ("fps", "gap", "survives"),
+    [(5, 1.6, True), (5, 2.4, False), (10, 1.6, False), (30, 0.8, True), (30, 1.3, False)],
+)
+def test_the_lost_window_is_lost_s_or_lost_frames_whichever_is_longer(dets, box, fps, gap, survives):
+    """lost_s = 1 s, lost_frames = 10: at 5 fps 8 missed frames (1.6 s) survive and 12 do not; at 10 fps and
+    above the 1 s decides."""
+    config = TrackerConfig(lost_s=1.0, lost_frames=10)
+    frames = walkers(fps, 5, [(0, 100)], [40], box, hide=lambda i, t: 1.0 <= t < 1.0 + gap - 1e-9)
+    ids, _ = run_scene(ByteTracker(config), frames, dets)
+    assert (ids[-1] == [1]) is survives, ids[-1]
+
+
+def test_a_lost_track_never_takes_the_detection_of_a_track_in_view(dets, box):
+    """B stands at x=100 in every frame; A stood at x=110 and is hidden for three frames. B's next box lands
+    at x=106, nearer A's last place than its own: B keeps it, A stays lost (tracks in view match first)."""
+    tracker = ByteTracker()
+    for k in range(5):
+        out, _ = tracker.update(dets([box(100, 0), box(110, 0)]), k / 10)
+    id_b, id_a = out.track_ids.tolist()
+    assert -1 not in (id_a, id_b)
+    for k in range(5, 8):
+        out, _ = tracker.update(dets([box(100, 0)]), k / 10)
+        assert out.track_ids.tolist() == [id_b]
+    out, _ = tracker.update(dets([box(106, 0)]), 0.8)
+    assert out.track_ids.tolist() == [id_b]
+
+
+@pytest.mark.parametrize(("buffer", "tracked"), [(0.0, False), (0.5, True)])
+def test_match_buffer_lets_a_5fps_walker_be_matched(dets, box, buffer, tracked):
+    """A 40 px wide walker moving 30 px between frames at 5 fps overlaps its unmoved new track by IoU 0.14:
+    below match_iou 0.2 without a margin (the track restarts every frame and never gets an id), 0.23 with
+    match_buffer 0.5 (10% of the size per side at 0.2 s)."""
+    config = TrackerConfig(match_buffer=buffer, match_iou=0.2)
+    frames = walkers(5, 2, [(0, 100)], [150], box)
+    ids, _ = run_scene(ByteTracker(config), frames, dets)
+    assert (ids[-1] == [1]) is tracked, ids
+
+
+@pytest.mark.parametrize("mode", ["filtered", "detected"])
+def test_reported_boxes_filtered_or_as_detected(dets, box, mode):
+    """A still object whose box jitters by +-4 px: 'filtered' reports steadier boxes, 'detected' the input."""
+    tracker = ByteTracker(TrackerConfig(boxes=mode))
+    sent, got = [], []
+    for k in range(30):
+        b = box(100 + (4 if k % 2 else -4), 50)
+        out, _ = tracker.update(dets([b, box(400 + 30 * k, 300)], [0.9, 0.9]), k / 10)
+        sent.append(b)
+        got.append(out.boxes[0].tolist())
+        assert out.track_ids[1] == -1 or k < 2  # the fast one restarts every frame: always tentative
+        assert out.boxes[1].tolist() == box(400 + 30 * k, 300)  # untracked: the detector's box
+    if mode == "detected":
+        assert got == sent
+    else:
+        x = np.array(got)[10:, 0]
+        assert np.ptp(x) < 4 and abs(x.mean() - 100) < 1  # the +-4 px jitter mostly filtered out
 
 
 def test_dropped_frames_do_not_shorten_memory(dets, box):
