@@ -10,7 +10,13 @@ from pathlib import Path
 
 from ..detect.families import AUTO, layouts
 from ..errors import EdgecvError
-from .options import IO_TYPES, ConvertOptions, parse_input_size, parse_triple
+from .options import (
+    IO_TYPES,
+    RANGE_METHODS,
+    ConvertOptions,
+    parse_input_size,
+    parse_triple,
+)
 
 log = logging.getLogger("edgecv.convert")
 
@@ -37,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "checkpoint",
         metavar="CHECKPOINT",
         type=Path,
-        help="Keras .keras/.h5/SavedModel dir; PyTorch .pt2 (torch.export) or state_dict + --model-factory",
+        help="YOLOv5 or Ultralytics (YOLOv8/11) .pt; Keras .keras/.h5/SavedModel dir; PyTorch .pt2 "
+        "(torch.export) or state_dict + --model-factory",
     )
     parser.add_argument(
         "--calibration",
@@ -117,7 +124,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="how frames are fitted to the input (default letterbox; stretch for SSD)",
     )
-    parser.add_argument("--keep-float", metavar="FILE", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="let a .pt pickle's own code run (its framework must be importable) when edgecv cannot read "
+        "it alone; unpickling runs code from the file: only for files you trust",
+    )
+    parser.add_argument(
+        "--activation-ranges",
+        choices=RANGE_METHODS,
+        default="minmax",
+        help="how int8 activation ranges are chosen from the calibration images (PyTorch): minmax "
+        "(default: nothing clips), percentile (99th of per-image extremes), ema (the quantizer's own)",
+    )
+    parser.add_argument(
+        "--keep-float",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="also write the float32 .tflite the int8 model is compared against (to benchmark both)",
+    )
 
 
 def options_from(args: argparse.Namespace) -> ConvertOptions:
@@ -133,6 +159,8 @@ def options_from(args: argparse.Namespace) -> ConvertOptions:
         val_annotations=args.val_annotations,
         max_map_drop=args.max_map_drop,
         model_factory=args.model_factory,
+        trust_checkpoint=args.trust_checkpoint,
+        activation_ranges=args.activation_ranges,
         color_order=args.color_order,
         mean=args.mean,
         std=args.std,

@@ -20,7 +20,7 @@ from ..labels import load_labels
 from . import calibration
 from .checkpoint import Checkpoint, load_checkpoint
 from .drift import DriftReport, measure
-from .inspect_ops import FloatOp, float_ops
+from .inspect_ops import FloatOp, edgetpu_unsupported, float_ops, op_counts
 from .options import ConvertOptions
 
 log = logging.getLogger(__name__)
@@ -59,15 +59,17 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
     """
     # Cheap checks first: a typo in a folder name should not cost a TensorFlow import.
     calib_paths, held_paths = _image_sets(options)
-    checkpoint = load_checkpoint(options.checkpoint, options.model_factory)
+    checkpoint = load_checkpoint(options.checkpoint, options.model_factory, options.trust_checkpoint)
     # Only now: a bad checkpoint path is one error line, not a warning followed by an error.
     calibration.warn_if_few(len(calib_paths))
     prep = _preprocessing(options, checkpoint)
     names = _names(options, checkpoint)
     spec = calibration.float_spec(*prep.input_hw, prep.mean, prep.std, prep.resize, prep.color_order == "rgb")
     tensors = calibration.load_all(calib_paths, spec, "calibration")
+    if checkpoint.prepare is not None:
+        checkpoint.prepare(prep.input_hw, tensors[0])
     log.info("converting %s (%s) at %dx%d", options.checkpoint, checkpoint.framework, *prep.input_hw)
-    float_bytes, int8_bytes = _convert_bytes(checkpoint, prep.input_hw, tensors, options.io)
+    float_bytes, int8_bytes = _convert_bytes(checkpoint, prep, tensors, options)
 
     family = _family(int8_bytes, prep.input_hw, names, options, checkpoint)
     box_format = _box_format(float_bytes, tensors[0], family)
@@ -95,6 +97,8 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
             keep_float.parent.mkdir(parents=True, exist_ok=True)
             keep_float.write_bytes(float_path.read_bytes())
         offending = float_ops(int8_path)
+        ops = op_counts(int8_path)
+        off_tpu = edgetpu_unsupported(int8_path)
         report = measure(float_path, int8_path, held_paths, annotations, options.max_map_drop)
     if offending:
         report.problems.insert(
@@ -106,7 +110,14 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
         "framework": checkpoint.framework,
         "int8": not offending,
         "drift_passed": report.passed,
+        "quantize_ops": ops.get("QUANTIZE", 0),  # re-quantization points: each one rounds again
+        "edgetpu_unsupported_ops": off_tpu,
     }
+    if off_tpu:
+        log.warning(
+            "ops the Edge TPU does not run: %s (edgetpu_compiler will leave the graph from there on the CPU)",
+            ", ".join(off_tpu),
+        )
     output = options.output
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(int8_bytes)
@@ -121,16 +132,42 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
 
 
 def _convert_bytes(
-    checkpoint: Checkpoint, input_hw: tuple[int, int], tensors: list[np.ndarray], io: str
+    checkpoint: Checkpoint, prep: Preprocessing, tensors: list[np.ndarray], options: ConvertOptions
 ) -> tuple[bytes, bytes]:
     if checkpoint.framework == "keras":
         from . import keras_backend
 
-        return keras_backend.to_float(checkpoint.model), keras_backend.to_int8(checkpoint.model, tensors, io)
+        return keras_backend.to_float(checkpoint.model), keras_backend.to_int8(
+            checkpoint.model, tensors, options.io
+        )
     from . import torch_backend
 
-    float_bytes = torch_backend.to_float(checkpoint.model, input_hw)
-    return float_bytes, torch_backend.to_int8(float_bytes, tensors, io)
+    # Seconds, not the full conversion: one output, no op without an int8 kernel, normalised boxes.
+    torch_backend.preflight(checkpoint.model, prep.input_hw, tensors[0])
+    float_bytes = torch_backend.to_float(checkpoint.model, prep.input_hw)
+    int8_source = float_bytes
+    if checkpoint.int8_graph is not None:
+        checkpoint.int8_graph(True)
+        try:
+            int8_source = torch_backend.to_float(checkpoint.model, prep.input_hw)
+        finally:
+            checkpoint.int8_graph(False)
+    int8_bytes = torch_backend.to_int8(
+        int8_source,
+        tensors,
+        options.io,
+        input_range=_input_range(prep),
+        output_range=checkpoint.output_range,
+        method=options.activation_ranges,
+    )
+    return float_bytes, int8_bytes
+
+
+def _input_range(prep: Preprocessing) -> tuple[float, float]:
+    """What the preprocessed input can span: pixels 0..255 through ``(pixel - mean) / std``."""
+    low = min((0.0 - m) / s for m, s in zip(prep.mean, prep.std, strict=True))
+    high = max((255.0 - m) / s for m, s in zip(prep.mean, prep.std, strict=True))
+    return (low, high)
 
 
 def _preprocessing(options: ConvertOptions, checkpoint: Checkpoint) -> Preprocessing:

@@ -53,3 +53,37 @@ def io_types(model_path: str | Path) -> tuple[list[str], list[str]]:
         [np.dtype(d["dtype"]).name for d in interpreter.get_input_details()],
         [np.dtype(d["dtype"]).name for d in interpreter.get_output_details()],
     )
+
+
+# The Edge TPU compiler's supported operations, as Coral documents them ("TensorFlow models on the Edge TPU",
+# supported operations), in TFLite builtin names. edgetpu_compiler maps these to the TPU (given int8 tensors
+# and static shapes); anything else splits the graph and runs on the CPU from there on.
+EDGETPU_OPS = frozenset(
+    {
+        "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "EXPAND_DIMS",
+        "FULLY_CONNECTED", "L2_NORMALIZATION", "LOGISTIC", "LSTM", "MAXIMUM", "MAX_POOL_2D", "MEAN",
+        "MINIMUM", "MUL", "PACK", "PAD", "PRELU", "QUANTIZE", "REDUCE_MAX", "REDUCE_MIN", "RELU", "RELU6",
+        "RELU_N1_TO_1", "RESHAPE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "RSQRT", "SLICE", "SOFTMAX",
+        "SPACE_TO_DEPTH", "SPLIT", "SQUEEZE", "STRIDED_SLICE", "SUB", "SUM", "SQUARED_DIFFERENCE", "TANH",
+        "TRANSPOSE", "TRANSPOSE_CONV",
+    }
+)  # fmt: skip
+# Outside the list but harmless: a trailing DEQUANTIZE runs on the CPU after the TPU part, and XNNPACK's
+# DELEGATE nodes only exist in this interpreter, not in the file.
+EDGETPU_TOLERATED = frozenset({"DEQUANTIZE", "DELEGATE"})
+
+
+def op_counts(model_path: str | Path) -> dict[str, int]:
+    """How many ops of each kind the model has (XNNPACK's DELEGATE nodes left out)."""
+    from ..detect.runtime import load_interpreter
+
+    counts: dict[str, int] = {}
+    for op in load_interpreter(model_path, threads=1)._get_ops_details():
+        if op["op_name"] != "DELEGATE":
+            counts[op["op_name"]] = counts.get(op["op_name"], 0) + 1
+    return counts
+
+
+def edgetpu_unsupported(model_path: str | Path) -> list[str]:
+    """Op kinds of the model that the Edge TPU does not run (empty: the whole graph can map to the TPU)."""
+    return sorted(set(op_counts(model_path)) - EDGETPU_OPS - EDGETPU_TOLERATED)

@@ -9,6 +9,8 @@ from ..detect.families import AUTO, layouts
 from ..errors import ConfigError
 
 IO_TYPES = ("int8", "uint8")
+# --activation-ranges choices, the default first; edgecv.convert.ranges implements them.
+RANGE_METHODS = ("minmax", "percentile", "ema")
 
 
 @dataclass
@@ -24,6 +26,8 @@ class ConvertOptions:
     val_annotations: Path | None = None
     max_map_drop: float | None = None
     model_factory: str | None = None
+    trust_checkpoint: bool = False  # let a pickle's own code run when edgecv cannot read it alone
+    activation_ranges: str = RANGE_METHODS[0]  # how int8 ranges are chosen: edgecv.convert.ranges
     color_order: str | None = None  # None: from the checkpoint's metadata, else "rgb"
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None
@@ -36,6 +40,11 @@ class ConvertOptions:
             raise ConfigError(f"--layout {self.layout!r} is not known", f"use one of: {', '.join(layouts())}")
         if self.io not in IO_TYPES:
             raise ConfigError(f"--io {self.io!r} is not known", f"use one of: {', '.join(IO_TYPES)}")
+        if self.activation_ranges not in RANGE_METHODS:
+            raise ConfigError(
+                f"--activation-ranges {self.activation_ranges!r} is not known",
+                f"use one of: {', '.join(RANGE_METHODS)}",
+            )
         if self.max_map_drop is not None and self.val_annotations is None:
             raise ConfigError(
                 "--max-map-drop needs --val-annotations",
