@@ -14,7 +14,7 @@ from edgecv.capture.pacing import Pacer
 from edgecv.capture.stats import SourceStats
 from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, file_not_found, refuse_picamera, require_uri
 from edgecv.config.sections import SourceConfig
-from edgecv.errors import SourceError
+from edgecv.errors import SourceError, SourceInputError
 from edgecv.frame import Frame
 from edgecv.images import IMAGE_SUFFIXES_TEXT, has_image_suffix, is_glob, list_images
 
@@ -64,7 +64,7 @@ class ImageFolderSource(SourceBase):
         files = list_uri_images(self.uri)
         if not files:
             what = "folder" if Path(self.uri).is_dir() else "pattern"
-            raise SourceError(
+            raise SourceInputError(
                 f"cannot open image source '{self.uri}': the {what} matches no image files",
                 f"put images there or fix source.uri (folders are searched for {IMAGE_SUFFIXES_TEXT})",
             )

@@ -21,7 +21,7 @@ from edgecv.capture.live import LiveSource
 from edgecv.capture.native_logs import quiet_native_logs
 from edgecv.capture.probe import ProbeResult, Problem, diagnose, reach
 from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, mask_credentials, refuse_picamera, require_uri
-from edgecv.errors import SourceError
+from edgecv.errors import SourceError, SourceInputError
 
 if TYPE_CHECKING:
     from edgecv.capture.base import FrameSource
@@ -203,7 +203,7 @@ def _resolved_or_hint(
 ) -> SourceSpec:
     spec = claim(refuse_picamera(require_uri(uri), type_name))
     if spec is None:
-        raise SourceError(f"source.type is {type_name} but source.uri is '{uri}'", hint)
+        raise SourceInputError(f"source.type is {type_name} but source.uri is '{uri}'", hint)
     return spec
 
 

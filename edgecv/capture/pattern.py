@@ -17,7 +17,7 @@ from edgecv.capture.base import FrameSource, SourceBase
 from edgecv.capture.stats import SourceStats
 from edgecv.capture.uri import SOURCES, SourceSpec, SourceType
 from edgecv.config.sections import SourceConfig
-from edgecv.errors import SourceError
+from edgecv.errors import SourceError, SourceInputError
 from edgecv.frame import Frame
 
 SCHEME = "pattern"
@@ -70,7 +70,9 @@ def _resolve(uri: str) -> SourceSpec:
     size = _SIZE.fullmatch(parts.netloc or "320x240")
     frames = parse_qs(parts.query).get("frames", ["100"])[-1]
     if parts.scheme.lower() != SCHEME or size is None or not frames.isdigit():
-        raise SourceError(f"source.type is pattern but source.uri is '{uri}'", f"use a uri such as {DEFAULT}")
+        raise SourceInputError(
+            f"source.type is pattern but source.uri is '{uri}'", f"use a uri such as {DEFAULT}"
+        )
     # The target packs what _build needs into the one field a spec has for it: "WxHxN".
     return SourceSpec(SCHEME, f"{size[0]}x{frames}", f"pattern {size[0]}")
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from edgecv.capture.live import LiveSource
 from edgecv.capture.uri import PICAMERA_URI, SOURCES, SourceSpec, SourceType
-from edgecv.errors import SourceError
+from edgecv.errors import SourceError, SourceInputError
 
 if TYPE_CHECKING:
     from edgecv.capture.base import FrameSource
@@ -106,7 +106,7 @@ def _resolve(uri: str) -> SourceSpec:
     elif not uri or match:
         number = int(match.group(1) or 0) if match else 0
     else:
-        raise SourceError(
+        raise SourceInputError(
             f"source.type is picamera2 but source.uri is '{uri}'",
             "set source.uri to picamera2, picamera2:N or a camera number N (or leave it unset for camera 0)",
         )

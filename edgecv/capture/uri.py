@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from edgecv.errors import SourceError
+from edgecv.errors import SourceInputError
 from edgecv.registry import Registry
 
 if TYPE_CHECKING:
@@ -82,21 +82,21 @@ def mask_credentials(url: str) -> str:
 def require_uri(text: str) -> str:
     """``text`` when it names something; the "no source given" error otherwise."""
     if not text:
-        raise SourceError("no source given", f"set source.uri or --source; {ACCEPTS}")
+        raise SourceInputError("no source given", f"set source.uri or --source; {ACCEPTS}")
     return text
 
 
 def refuse_picamera(text: str, source_type: str) -> str:
     """``text`` unless it names a Pi camera, which only ``picamera2`` (or ``auto``) can open."""
     if PICAMERA_URI.fullmatch(text):
-        raise SourceError(
+        raise SourceInputError(
             f"source.uri '{text}' is a Pi camera but source.type is {source_type}", "set source.type to auto"
         )
     return text
 
 
-def file_not_found(text: str, what: str = "video") -> SourceError:
-    return SourceError(f"cannot open {what} source '{text}': file not found", ACCEPTS)
+def file_not_found(text: str, what: str = "video") -> SourceInputError:
+    return SourceInputError(f"cannot open {what} source '{text}': file not found", ACCEPTS)
 
 
 def resolve(uri: str | None, source_type: str = AUTO) -> SourceSpec:
@@ -105,7 +105,7 @@ def resolve(uri: str | None, source_type: str = AUTO) -> SourceSpec:
     try:
         SOURCES.check(source_type, extra=(AUTO,))
     except ValueError as exc:
-        raise SourceError(str(exc), "set source.type to one of those") from None
+        raise SourceInputError(str(exc), "set source.type to one of those") from None
     if source_type != AUTO:
         return SOURCES.get(source_type).resolve(text)
     require_uri(text)
@@ -114,5 +114,5 @@ def resolve(uri: str | None, source_type: str = AUTO) -> SourceSpec:
         if spec is not None:
             return spec
     if Path(text).expanduser().exists():
-        raise SourceError(f"no source type can read '{text}'", ACCEPTS)
+        raise SourceInputError(f"no source type can read '{text}'", ACCEPTS)
     raise file_not_found(text)

@@ -16,7 +16,7 @@ from edgecv.capture.pacing import Pacer
 from edgecv.capture.stats import SourceStats
 from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, file_not_found, refuse_picamera, require_uri
 from edgecv.config.sections import SourceConfig
-from edgecv.errors import SourceError
+from edgecv.errors import SourceError, SourceInputError
 from edgecv.frame import Frame, stamp
 
 
@@ -69,7 +69,9 @@ class VideoFileSource(SourceBase):
 
     def _open_capture(self) -> cv2.VideoCapture:
         if not self.path.exists():
-            raise SourceError(f"cannot open video source '{self.path}': file not found", "check source.uri")
+            raise SourceInputError(
+                f"cannot open video source '{self.path}': file not found", "check source.uri"
+            )
         quiet_native_logs()
         params = decode_thread_params(self._decode_threads)
         cap = (
@@ -82,7 +84,7 @@ class VideoFileSource(SourceBase):
             cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             cap.release()
-            raise SourceError(
+            raise SourceInputError(
                 f"cannot open video source '{self.path}': OpenCV cannot decode it",
                 "check that it is a video file; re-encode it as H.264 .mp4 if it plays elsewhere",
             )
@@ -133,7 +135,7 @@ def _resolve(uri: str) -> SourceSpec:
     if not path.exists():
         raise file_not_found(uri)
     if path.is_dir():
-        raise SourceError(
+        raise SourceInputError(
             f"cannot open video source '{uri}': it is a folder",
             "set source.type to images (or auto) to read the images in it",
         )

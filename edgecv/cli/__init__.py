@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..config.secrets import mask_url_passwords
 from ..errors import EdgecvError
-from . import bench, check, config, detect, run, service
+from . import bench, check, config, detect, pipes, run, service
 from . import eval as eval_command
 
 COMMANDS = {
@@ -52,24 +52,38 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit code means one thing (README, "Exit codes"; :mod:`edgecv.errors`):
+    0 done (also when stdout's reader left early), 1 a failure at run time, 2 an input to fix, 130 Ctrl-C."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         # `edgecv` alone runs the main job: the bundled demo unless configured otherwise.
         args = parser.parse_args(["run", *(argv or [])])
     try:
+        return _handle(args)
+    finally:
+        # Here, not in the interpreter's exit flush, where a reader gone mid-line ends as exit 120 and an
+        # "Exception ignored" line on stderr.
+        pipes.flush_stdout()
+
+
+def _handle(args: argparse.Namespace) -> int:
+    try:
         return int(args.handler(args) or 0)
     except EdgecvError as exc:
-        for handler in logging.getLogger().handlers:
-            handler.flush()  # log lines before the error line, never after it
-        # Config errors arrive masked already; a URL with a password in any other message is masked here.
-        print(f"edgecv: error: {mask_url_passwords(str(exc))}", file=sys.stderr)
+        try:
+            for handler in logging.getLogger().handlers:
+                handler.flush()  # log lines before the error line, never after it
+            # Config errors arrive masked already; a URL with a password in any other message is masked here.
+            print(f"edgecv: error: {mask_url_passwords(str(exc))}", file=sys.stderr)
+        except BrokenPipeError:
+            pipes.discard_closed_outputs(sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # stdout's reader left (`edgecv detect … | head`); nothing more to say to it.
-        sys.stdout = None
+        # A reader left (`edgecv detect … | head`): a normal way to end, with nothing more to say to it.
+        pipes.discard_closed_outputs()
         return 0
 
 

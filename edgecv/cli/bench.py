@@ -7,6 +7,7 @@ import json
 
 from ..errors import ConfigError
 from ..evaluate.speed import MAX_EFFICIENCY, MAX_SPREAD, MIN_ROUND_FRAMES, MIN_ROUNDS, run_bench
+from ..pipeline.build import require_model, source_configured
 from .common import add_config_flag, add_model_flags, settings_from
 
 HELP = "Benchmark the full pipeline against the model's bare invoke() rate, per thread count."
@@ -60,6 +61,8 @@ def main(args: argparse.Namespace) -> int:
             f"{MIN_ROUND_FRAMES}), got {args.frames}"
         )
     settings = settings_from(args)
+    if source_configured(settings):
+        require_model(settings, "edgecv bench with a source")
     from ..detect.runtime import default_threads
 
     counts = parse_threads(args.thread_sweep, settings.model.threads or default_threads())

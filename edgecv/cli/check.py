@@ -16,7 +16,7 @@ from .common import add_config_flag, add_model_flags, overrides_from, settings_f
 HELP = (
     "With --model only: inspect a model (inputs, outputs, family, layout). Otherwise: validate the config, "
     "read a frame, run one inference and connect to the broker; print a pass/fail/skipped table "
-    "(exit 0 only when every configured part passes)."
+    "(exit 0 only when every configured part passes; 2 when an input must be fixed, 1 for other failures)."
 )
 
 
@@ -42,12 +42,18 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _describe_model(args: argparse.Namespace) -> int:
+    """The model as edgecv reads it; labels that do not fit its classes are described, then an error (2)."""
     settings = settings_from(args)
-    detector = build_detector(settings)
+    detector = build_detector(settings, check_labels=False)
     info = detector.describe()
+    misfit = detector.labels_fit()
+    if misfit is not None:
+        info["labels"] = f"{info['labels']}: DO NOT FIT, {misfit.message}"
     width = max(len(k) for k in info)
     for key, value in info.items():
         values = value if isinstance(value, list) else [value]
         for i, item in enumerate(values):
             print(f"{key if i == 0 else '':<{width}}  {item}")
+    if misfit is not None:
+        raise misfit
     return 0

@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 
 from ..contracts import detections_json
-from ..errors import EdgecvError
+from ..errors import InputError
 from ..images import is_glob, list_images
-from ..pipeline.build import build_detector
+from ..pipeline.build import build_detector, require_model
 from .common import add_config_flag, add_detect_flags, add_model_flags, settings_from
 
 HELP = "Detect objects in images; print one JSON line per image."
@@ -43,6 +43,7 @@ def expand(paths: list[str]) -> Iterator[str]:
 
 def main(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    require_model(settings, "edgecv detect")
     detector = build_detector(settings)
     decimals = settings.output.decimals
     processed = 0
@@ -64,7 +65,5 @@ def main(args: argparse.Namespace) -> int:
         processed += 1
     sys.stdout.flush()
     if not processed:
-        raise EdgecvError(
-            "no image could be processed", "check the paths: each must be a readable image file"
-        )
+        raise InputError("no image could be processed", "check the paths: each must be a readable image file")
     return 0

@@ -8,12 +8,13 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import EdgecvError
+from ..errors import ConfigError, InputError
+from ..pipeline.build import require_model, source_configured
 from ..pipeline.summary import summary_text
 from ..service.runner import Runner
 from .common import add_config_flag, add_detect_flags, add_model_flags, settings_from
 
-HELP = "Run the pipeline (with no arguments: the bundled demo clip and model)."
+HELP = "Run the pipeline (with no arguments: the bundled demo clip and model; a source needs --model)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,12 +35,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if args.max_frames is not None and args.max_frames < 1:
-        raise EdgecvError(f"--max-frames must be at least 1, got {args.max_frames}")
+        raise ConfigError(f"--max-frames must be at least 1, got {args.max_frames}")
     settings = settings_from(args)
+    if source_configured(settings):
+        require_model(settings, "edgecv run with a source")
+    summary_json = Path(args.summary_json) if args.summary_json else None
+    if summary_json is not None and not summary_json.parent.is_dir():
+        # Found now, not after a long run whose summary would then be lost.
+        raise InputError(
+            f"--summary-json: no folder {summary_json.parent}", "create it, or give another path"
+        )
     record = Path(args.record) if args.record else None
     report = Runner(settings, max_frames=args.max_frames, record=record).run()
     print(summary_text(report.summary), file=sys.stderr)
-    if args.summary_json:
-        Path(args.summary_json).write_text(json.dumps(report.summary, indent=2) + "\n")
+    if summary_json is not None:
+        try:
+            summary_json.write_text(json.dumps(report.summary, indent=2) + "\n")
+        except OSError as exc:
+            raise InputError(f"cannot write --summary-json {summary_json}: {exc.strerror}") from None
     report.raise_for_failure()
     return 0

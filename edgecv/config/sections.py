@@ -117,11 +117,16 @@ def _layout_schema(schema: dict[str, Any]) -> None:
 
 
 class ModelConfig(Section):
-    path: Path | None = Field(None, description="The .tflite model. Unset: the bundled demo model.")
+    path: Path | None = Field(
+        None,
+        description="The .tflite model. Unset: the bundled demo model (circles, squares, triangles), for the "
+        "bare demo only: detect, eval and a run or bench with a source refuse to start without a model.",
+    )
     labels: Path | None = Field(
         None,
         description="Label file (one name per line, TF label map with ??? gaps, 'id name' lines or .pbtxt). "
-        "Unset: names from the model's metadata, else class_<id>.",
+        "It must name as many classes as the model has (an SSD model: its own label map), else edgecv stops "
+        "(exit 2). Unset: names from the model's metadata, else class_<id>.",
     )
     threads: int | None = Field(
         None,

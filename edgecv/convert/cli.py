@@ -11,6 +11,7 @@ from pathlib import Path
 from ..detect.families import AUTO, layouts
 from ..errors import EdgecvError
 from .options import (
+    DEFAULT_IOU,
     IO_TYPES,
     RANGE_METHODS,
     ConvertOptions,
@@ -95,6 +96,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail (exit 1, model still written) when int8 loses more than X mAP50-95 points",
     )
     parser.add_argument(
+        "--iou",
+        metavar="X",
+        type=float,
+        default=DEFAULT_IOU,
+        help=f"NMS IoU threshold of both models in the drift report; set it to your detect.iou (default "
+        f"{DEFAULT_IOU:g})",
+    )
+    parser.add_argument(
         "--model-factory",
         metavar="module:callable",
         default=None,
@@ -158,6 +167,7 @@ def options_from(args: argparse.Namespace) -> ConvertOptions:
         val_images=args.val_images,
         val_annotations=args.val_annotations,
         max_map_drop=args.max_map_drop,
+        iou=args.iou,
         model_factory=args.model_factory,
         trust_checkpoint=args.trust_checkpoint,
         activation_ranges=args.activation_ranges,

@@ -99,7 +99,7 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
         offending = float_ops(int8_path)
         ops = op_counts(int8_path)
         off_tpu = edgetpu_unsupported(int8_path)
-        report = measure(float_path, int8_path, held_paths, annotations, options.max_map_drop)
+        report = measure(float_path, int8_path, held_paths, annotations, options.max_map_drop, options.iou)
     if offending:
         report.problems.insert(
             0, f"{len(offending)} op(s) compute in float: " + "; ".join(map(str, offending))

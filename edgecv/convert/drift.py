@@ -18,6 +18,7 @@ import numpy as np
 from ..detect.decode import TensorInfo
 from ..detect.detector import Detector, DetectParams
 from .calibration import read_image
+from .options import DEFAULT_IOU
 
 EVAL_CONF = 0.001  # mAP integrates over the whole precision-recall curve: keep low-score boxes
 MIN_COSINE = 0.99  # below this an output has visibly changed; detections move or vanish
@@ -38,6 +39,7 @@ class DriftReport:
     map_drop: float | None = None
     images: int = 0
     max_map_drop: float | None = None
+    iou: float = DEFAULT_IOU  # the NMS IoU both models ran with
     passed: bool = True
     problems: list[str] = field(default_factory=list)
 
@@ -56,7 +58,7 @@ class DriftReport:
         if self.map_float is not None and self.map_int8 is not None and self.map_drop is not None:
             lines.append(
                 f"mAP50-95 float {self.map_float:.4f}  int8 {self.map_int8:.4f}  "
-                f"drop {100 * self.map_drop:.2f} points ({self.images} images)"
+                f"drop {100 * self.map_drop:.2f} points ({self.images} images, NMS IoU {self.iou:g})"
             )
         lines += [f"FAIL: {p}" for p in self.problems]
         return "\n".join(lines)
@@ -82,13 +84,22 @@ def measure(
     images: Sequence[Path],
     annotations: dict[str, Any] | None = None,
     max_map_drop: float | None = None,
+    iou: float = DEFAULT_IOU,
 ) -> DriftReport:
-    """Run both models on ``images``; score mAP against ``annotations`` (a COCO dict) when given."""
+    """Run both models on ``images``; score mAP against ``annotations`` (a COCO dict) when given.
+
+    ``iou`` is the NMS threshold of both (``--iou``): the mAP figures are those of a run with that
+    ``detect.iou``. A lower one suppresses more overlapping boxes (crowds lose people), a higher one keeps
+    more duplicates (precision falls); quantization can move either.
+    """
     from tqdm import tqdm
 
-    params = DetectParams(conf=EVAL_CONF, max_detections=300)
-    reference = Detector(float_model, threads=1, params=params)
-    candidate = Detector(int8_model, threads=1, params=DetectParams(conf=EVAL_CONF, max_detections=300))
+    reference = Detector(
+        float_model, threads=1, params=DetectParams(conf=EVAL_CONF, iou=iou, max_detections=300)
+    )
+    candidate = Detector(
+        int8_model, threads=1, params=DetectParams(conf=EVAL_CONF, iou=iou, max_detections=300)
+    )
     pairs = _pair_outputs(reference, candidate)
     dots = np.zeros(len(pairs))
     norms = np.zeros((len(pairs), 2))
@@ -118,7 +129,7 @@ def measure(
         OutputDrift(ref.name or f"output_{k}", _cosine(dots[k], norms[k]), float(max_err[k]))
         for k, (ref, _) in enumerate(pairs)
     ]
-    report = DriftReport(outputs=outputs, images=used, max_map_drop=max_map_drop)
+    report = DriftReport(outputs=outputs, images=used, max_map_drop=max_map_drop, iou=iou)
     for o in outputs:
         if o.cosine < MIN_COSINE:
             report.problems.append(f"output {o.name} cosine {o.cosine:.4f} < {MIN_COSINE}")

@@ -11,6 +11,7 @@ from ..errors import ConfigError
 IO_TYPES = ("int8", "uint8")
 # --activation-ranges choices, the default first; edgecv.convert.ranges implements them.
 RANGE_METHODS = ("minmax", "percentile", "ema")
+DEFAULT_IOU = 0.45  # detect.iou's default: the drift report scores what a default run would keep
 
 
 @dataclass
@@ -25,6 +26,7 @@ class ConvertOptions:
     val_images: Path | None = None
     val_annotations: Path | None = None
     max_map_drop: float | None = None
+    iou: float = DEFAULT_IOU  # NMS IoU of both models in the drift report, as detect.iou in a run
     model_factory: str | None = None
     trust_checkpoint: bool = False  # let a pickle's own code run when edgecv cannot read it alone
     activation_ranges: str = RANGE_METHODS[0]  # how int8 ranges are chosen: edgecv.convert.ranges
@@ -40,6 +42,10 @@ class ConvertOptions:
             raise ConfigError(f"--layout {self.layout!r} is not known", f"use one of: {', '.join(layouts())}")
         if self.io not in IO_TYPES:
             raise ConfigError(f"--io {self.io!r} is not known", f"use one of: {', '.join(IO_TYPES)}")
+        if not 0 < self.iou <= 1:
+            raise ConfigError(
+                f"--iou must be in (0, 1], got {self.iou:g}", "the NMS IoU threshold, e.g. 0.45"
+            )
         if self.activation_ranges not in RANGE_METHODS:
             raise ConfigError(
                 f"--activation-ranges {self.activation_ranges!r} is not known",

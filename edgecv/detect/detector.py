@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..detections import Detections
-from ..errors import ConfigError, ModelError
-from ..labels import Labels, load_labels
+from ..errors import ConfigError, InferenceError, LabelsError, ModelError
+from ..labels import Labels, fit_error, load_labels
 from .decode import Decoder, TensorInfo, build_decoder
-from .families import default_resize, normalization
+from .families import default_resize, find, normalization
 from .metadata import ModelMetadata, read_metadata
 from .nms import nms
 from .preprocess import InputSpec, Preprocessor, Transform
@@ -68,7 +68,10 @@ class Detector:
         resize: str = "auto",
         params: DetectParams | None = None,
         interpreter: Any = None,
+        check_labels: bool = True,
     ) -> None:
+        """``check_labels``: raise :class:`LabelsError` when the names do not fit the model's classes
+        (``edgecv check --model`` turns it off to describe the model and report the misfit as a row)."""
         self.model_path = Path(model_path)
         self.interpreter = interpreter or load_interpreter(model_path, threads=threads, edgetpu=edgetpu)
         self.metadata: ModelMetadata = read_metadata(self.model_path)
@@ -87,10 +90,12 @@ class Detector:
         elif labels is not None:
             self.labels = load_labels(labels)
         else:
-            self.labels = Labels(self.metadata.names or ())
+            self.labels = Labels(self.metadata.names or (), origin=f"the names in {self.model_path.name}")
         self.decoder: Decoder = build_decoder(
             self.outputs, self.input_hw, self.metadata, layout, len(self.labels) or None
         )
+        if check_labels and (error := self.labels_fit()) is not None:
+            raise error
         self.params = params or DetectParams()
         self.preprocessor = Preprocessor(self._input_spec(resize))
         self._input_index = self.input.index
@@ -116,6 +121,12 @@ class Detector:
             rgb=(meta.color_order or "rgb") == "rgb",
         )
 
+    def labels_fit(self) -> LabelsError | None:
+        """Why the labels cannot name this model's classes (the error to raise), or ``None`` when they fit."""
+        family = find(self.decoder.family)
+        gapped = family.gapped_ids if family is not None else False
+        return fit_error(self.labels, self.decoder.num_classes, self.decoder.family, gapped)
+
     def set_filters(self, classes: Sequence[str | int] | None, class_iou: Mapping[str, float] | None) -> None:
         self.params.classes, self.params.class_iou = resolve_class_filters(self.labels, classes, class_iou)
 
@@ -126,7 +137,15 @@ class Detector:
 
     def infer(self, tensor: np.ndarray) -> list[np.ndarray]:
         self.interpreter.set_tensor(self._input_index, tensor)
-        self.interpreter.invoke()
+        try:
+            self.interpreter.invoke()
+        except (RuntimeError, ValueError) as exc:
+            # The model loaded, so the file is not the problem: a kernel failed on this input (exit 1).
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InferenceError(
+                f"the runtime failed inside invoke() on {self.model_path.name}: {first_line}",
+                "the model loads but one of its ops fails on real input: re-export it, or try another runtime version",
+            ) from None
         return [self.interpreter.get_tensor(i) for i in self._output_indices]
 
     def finish(self, outputs: list[np.ndarray], transform: Transform) -> Detections:
@@ -150,6 +169,6 @@ class Detector:
             "family": self.decoder.family,
             "layout": self.decoder.describe(),
             "preprocess": f"{spec.resize}, {'RGB' if spec.rgb else 'BGR'}, (pixel - {spec.mean[0]:g}) / {spec.std[0]:g}",
-            "labels": len(self.labels),
+            "labels": f"{len(self.labels)} names ({self.labels.origin})" if self.labels else "none",
             "metadata": self.metadata.producer or "none",
         }

@@ -8,8 +8,8 @@ and the converter's family and box-format logic all read :data:`FAMILIES`; nothi
 
 How to add a model family
 -------------------------
-1. Write one module ``edgecv/detect/decode/<name>.py``. It holds the decoder (a class with a ``family``
-   attribute, ``__call__(arrays, conf, classes) -> Detections`` and ``describe()``; see
+1. Write one module ``edgecv/detect/decode/<name>.py``. It holds the decoder (a class with ``family`` and
+   ``num_classes`` attributes, ``__call__(arrays, conf, classes) -> Detections`` and ``describe()``; see
    :class:`edgecv.detect.decode.base.Decoder`) and, at the bottom, one call::
 
        register_family(ModelFamily(
@@ -121,6 +121,9 @@ class ModelFamily:
     resize: ResizeMode = DEFAULT_RESIZE
     box_format: Callable[[np.ndarray], str] | None = None
     precedence: int = 100
+    # Class ids with gaps (the TF Object Detection API's COCO ids): its label maps mark the gaps with ``???``
+    # lines. A label file with such gaps given to a family without them is the wrong file (edgecv.labels).
+    gapped_ids: bool = False
 
     def __post_init__(self) -> None:
         if self.head is not None and self.recognizes is not None:

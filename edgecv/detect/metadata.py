@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .custom_ops import Scalar, custom_ops
+
 EDGECV_MEMBER = "edgecv_meta.json"
 ULTRALYTICS_MEMBER = "temp_meta.txt"
 METADATA_VERSION = 1
@@ -35,9 +37,17 @@ class ModelMetadata:
     task: str | None = None
     producer: str | None = None  # "edgecv", "ultralytics"
     extra: dict[str, Any] = field(default_factory=dict)
+    # custom op name -> its options, read from the graph (not from the archive; never written)
+    custom_ops: dict[str, dict[str, Scalar]] = field(default_factory=dict)
 
 
 def read_metadata(path: str | Path) -> ModelMetadata:
+    meta = _read_archive(path)
+    meta.custom_ops = custom_ops(path)
+    return meta
+
+
+def _read_archive(path: str | Path) -> ModelMetadata:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
@@ -55,7 +65,7 @@ def write_metadata(path: str | Path, metadata: ModelMetadata) -> None:
     """Append edgecv's metadata member to a freshly written model; the flatbuffer stays byte-identical."""
     payload = {
         "version": METADATA_VERSION,
-        **{k: v for k, v in asdict(metadata).items() if v not in (None, {})},
+        **{k: v for k, v in asdict(metadata).items() if v not in (None, {}) and k != "custom_ops"},
     }
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_STORED) as archive:
         if EDGECV_MEMBER in archive.namelist():
@@ -64,7 +74,7 @@ def write_metadata(path: str | Path, metadata: ModelMetadata) -> None:
 
 
 def _from_edgecv(payload: dict[str, Any]) -> ModelMetadata:
-    known = {f for f in ModelMetadata.__dataclass_fields__ if f != "extra"}
+    known = {f for f in ModelMetadata.__dataclass_fields__ if f not in ("extra", "custom_ops")}
     meta = ModelMetadata(**{k: v for k, v in payload.items() if k in known})
     # write_metadata nests extra keys under "extra"; unknown top-level keys (newer writers) land there too.
     nested = payload.get("extra")

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..boxes import cxcywh_to_xywh
 from ..errors import ConfigError
+from .coco import normalise_label
 
 
 def class_name(names: Sequence[str | None], class_id: int) -> str:
@@ -117,6 +118,31 @@ def annotated_images(images: Sequence[Path], truth: dict[str, Any], annotations:
             "check that the annotations' file_name entries match the image files",
         )
     return kept
+
+
+def unmatched_categories(
+    truth: dict[str, Any], images: Sequence[Path], model_names: Sequence[str]
+) -> tuple[dict[str, int], int]:
+    """Annotated objects of ``images`` whose category the model cannot name, counted per category name,
+    and the number of annotated objects in all (crowd regions, which COCO ignores, left out).
+
+    Detections are scored by name (:mod:`edgecv.evaluate.coco`), so an annotation named ``human`` for a model
+    that says ``person`` can never be matched: its objects all count as missed.
+    """
+    known = {normalise_label(name) for name in model_names}
+    kept = {Path(path).name for path in images}
+    image_ids = {image["id"] for image in truth["images"] if Path(image["file_name"]).name in kept}
+    category_names = {category["id"]: str(category["name"]) for category in truth["categories"]}
+    unmatched: dict[str, int] = {}
+    total = 0
+    for annotation in truth["annotations"]:
+        if annotation.get("iscrowd", 0) or annotation["image_id"] not in image_ids:
+            continue
+        total += 1
+        name = category_names.get(annotation["category_id"], f"category {annotation['category_id']}")
+        if normalise_label(name) not in known:
+            unmatched[name] = unmatched.get(name, 0) + 1
+    return dict(sorted(unmatched.items(), key=lambda item: -item[1])), total
 
 
 def _image_size(path: Path) -> tuple[int, int]:

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from ..boxes import xyxy_to_xywh
-from ..errors import EdgecvError
+from ..errors import EdgecvError, InputError
 
 
-def _normalise(name: str) -> str:
+def normalise_label(name: str) -> str:
+    """How labels and category names are compared: case, underscores and spacing do not matter."""
     return " ".join(name.lower().replace("_", " ").split())
 
 
@@ -46,7 +47,7 @@ def coco_evaluate(
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
     except ImportError:
-        raise EdgecvError(
+        raise EdgecvError(  # the machine lacks a package: exit 1, like a missing runtime
             "COCO scoring needs pycocotools", "pip install 'edgecv[dev]' or pycocotools"
         ) from None
 
@@ -58,7 +59,7 @@ def coco_evaluate(
         else:
             truth = COCO(str(instances))
     image_ids = {Path(img["file_name"]).name: img["id"] for img in truth.dataset["images"]}
-    category_ids = {_normalise(cat["name"]): cat["id"] for cat in truth.dataset["categories"]}
+    category_ids = {normalise_label(cat["name"]): cat["id"] for cat in truth.dataset["categories"]}
 
     scored_images: list[int] = []
     rows: list[dict[str, Any]] = []
@@ -67,13 +68,13 @@ def coco_evaluate(
         name = Path(str(result["image"])).name
         if name not in image_ids:
             source = "the annotations" if isinstance(instances, Mapping) else str(instances)
-            raise EdgecvError(f"image {name} is not in {source}", "score only images of that data set")
+            raise InputError(f"image {name} is not in {source}", "score only images of that data set")
         image_id = image_ids[name]
         scored_images.append(image_id)
         detections = result["detections"]
         corners = np.array([det["box"] for det in detections], np.float64).reshape(-1, 4)
         for det, bbox in zip(detections, xyxy_to_xywh(corners).tolist(), strict=True):
-            category = category_ids.get(_normalise(str(det["label"])))
+            category = category_ids.get(normalise_label(str(det["label"])))
             if category is None:
                 unmatched.add(str(det["label"]))
                 continue

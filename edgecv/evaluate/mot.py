@@ -20,7 +20,7 @@ import numpy as np
 
 from ..boxes import pairwise_iou, xywh_to_xyxy, xyxy_to_xywh
 from ..detections import Detections
-from ..errors import EdgecvError
+from ..errors import InputError
 from ..track.matching import assign
 
 PEDESTRIAN = 1
@@ -53,7 +53,7 @@ class TrackerRun:
 def _read_rows(path: Path, columns: int) -> tuple[np.ndarray, int]:
     """A MOT text file as float rows padded with -1 to ``columns``, and its own column count."""
     if not path.is_file():
-        raise EdgecvError(f"missing {path}", "a MOTChallenge sequence has gt/gt.txt and det/det.txt")
+        raise InputError(f"missing {path}", "a MOTChallenge sequence has gt/gt.txt and det/det.txt")
     text = path.read_text()
     if not text.strip():  # a sequence in which the detector found nothing
         return np.full((0, columns), -1.0), 0
@@ -61,7 +61,7 @@ def _read_rows(path: Path, columns: int) -> tuple[np.ndarray, int]:
     if rows.size == 0:
         return np.full((0, columns), -1.0), 0
     if rows.shape[1] < 6:
-        raise EdgecvError(f"{path}: expected at least 6 comma-separated columns, got {rows.shape[1]}")
+        raise InputError(f"{path}: expected at least 6 comma-separated columns, got {rows.shape[1]}")
     padded = np.full((rows.shape[0], max(columns, rows.shape[1])), -1.0)
     padded[:, : rows.shape[1]] = rows
     return padded[:, :columns], rows.shape[1]
@@ -71,7 +71,7 @@ def read_sequence(path: str | Path) -> MotSequence:
     path = Path(path)
     info = configparser.ConfigParser()
     if not info.read(path / "seqinfo.ini"):
-        raise EdgecvError(
+        raise InputError(
             f"{path} is not a MOTChallenge sequence (no seqinfo.ini)",
             "pass sequence folders holding seqinfo.ini, gt/gt.txt and det/det.txt",
         )
@@ -103,7 +103,7 @@ def subsample(seq: MotSequence, fps: float) -> MotSequence:
     native one keeps every frame.
     """
     if not fps > 0:  # also rejects NaN
-        raise EdgecvError(
+        raise InputError(
             f"--fps must be a positive frame rate, got {fps}",
             "pass e.g. --fps 5, the rate of a Pi 4 running YOLOv8n",
         )

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..boxes import xyxy_to_xywh
 from ..config.tracker import TrackerConfig
-from ..errors import EdgecvError
+from ..errors import InputError
 from ..track.tracker import ByteTracker
 from .mot import (
     MotSequence,
@@ -41,7 +41,7 @@ def evaluate_tracking(
         if fps is not None:
             seq = subsample(seq, fps)
         if seq.name in runs:
-            raise EdgecvError(
+            raise InputError(
                 f"two sequences are named {seq.name} ({runs[seq.name][0].path} and {seq.path})",
                 "pass each sequence once; names come from seqinfo.ini",
             )
@@ -49,7 +49,7 @@ def evaluate_tracking(
         runs[seq.name] = (seq, run)
         frames[seq.name] = frame_pairs(seq, run.results)
     if not runs:
-        raise EdgecvError("no sequences to evaluate", "pass MOTChallenge sequence folders")
+        raise InputError("no sequences to evaluate", "pass MOTChallenge sequence folders")
     scores = score(frames)
     sequences = {
         name: {**scores[name], "fps": seq.fps, "ms_per_frame": run.ms_per_frame}
@@ -66,7 +66,7 @@ def read_recording(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise EdgecvError(f"recording not found: {path}", "make one with 'edgecv run --record FILE'")
+        raise InputError(f"recording not found: {path}", "make one with 'edgecv run --record FILE'")
     rows: list[list[float]] = []
     frames = 0
     with path.open(encoding="utf-8") as handle:
@@ -76,7 +76,7 @@ def read_recording(path: str | Path) -> np.ndarray:
             try:
                 record = json.loads(line)
             except ValueError:
-                raise EdgecvError(
+                raise InputError(
                     f"{path}:{number}: not a JSON line", "pass a file written by --record"
                 ) from None
             if record.get("type") != "frame":
@@ -87,7 +87,7 @@ def read_recording(path: str | Path) -> np.ndarray:
                 if "track_id" in det:
                     rows.append([frame, det["track_id"], *det["box"]])
     if not frames:
-        raise EdgecvError(f"{path} holds no frame lines", "pass a file written by 'edgecv run --record'")
+        raise InputError(f"{path} holds no frame lines", "pass a file written by 'edgecv run --record'")
     results = np.array(rows, np.float64).reshape(-1, 6)
     results[:, 2:6] = xyxy_to_xywh(results[:, 2:6])
     return results

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import EdgecvError
+from ..errors import InputError
 from ..labels import Labels
 from .stdout import StdoutSink
 
@@ -18,7 +18,7 @@ def record_sink(path: Path, labels: Labels, several_sources: bool) -> StdoutSink
     try:
         stream = path.open("w", encoding="utf-8")
     except OSError as exc:
-        raise EdgecvError(
+        raise InputError(
             f"cannot write the recording {path}: {exc.strerror}", "check --record's folder"
         ) from None
     return StdoutSink(

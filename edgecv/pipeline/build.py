@@ -9,12 +9,33 @@ from pathlib import Path
 from .. import bundled
 from ..capture import open_source
 from ..capture.base import FrameSource
+from ..capture.uri import AUTO as SOURCE_AUTO
 from ..config import Settings
 from ..detect.detector import Detector, DetectParams
 from ..errors import ConfigError, ModelError
 from ..output import SINKS, Sink, SinkContext
 from ..track.tracker import ByteTracker
 from .timing import StageTimes
+
+
+def source_configured(settings: Settings) -> bool:
+    """Whether a source was asked for (``--source``, ``source.uri`` or a ``source.type``): not the demo."""
+    return settings.source.uri is not None or settings.source.type != SOURCE_AUTO
+
+
+def require_model(settings: Settings, command: str) -> None:
+    """A :class:`ConfigError` (exit 2) unless ``model.path`` is set.
+
+    The bundled model finds circles, squares and triangles: on a user's photos or camera it would answer
+    with confident nonsense. It stays the default only for the bare demo (``edgecv run`` with no source,
+    ``make demo``); ``detect``, ``eval`` and any run or bench of a configured source call this.
+    """
+    if settings.model.path is None:
+        raise ConfigError(
+            f"{command} needs a model: the bundled demo model only knows circles, squares and triangles, "
+            "and is the default only for the bare demo ('edgecv run' with no source)",
+            "pass --model M (or set model.path, EDGECV_MODEL__PATH)",
+        )
 
 
 def model_path(settings: Settings) -> Path:
@@ -29,7 +50,9 @@ def model_path(settings: Settings) -> Path:
     return path
 
 
-def build_detector(settings: Settings) -> Detector:
+def build_detector(settings: Settings, *, check_labels: bool = True) -> Detector:
+    """The configured detector; ``check_labels=False`` lets labels that do not fit the model through
+    (``edgecv check --model`` describes the model and reports the misfit as a row)."""
     m, d = settings.model, settings.detect
     path = model_path(settings)
     labels = m.labels
@@ -43,6 +66,7 @@ def build_detector(settings: Settings) -> Detector:
         layout=m.layout,
         resize=m.resize,
         params=DetectParams(conf=d.conf, iou=d.iou, max_detections=d.max_detections, agnostic=d.agnostic),
+        check_labels=check_labels,
     )
     detector.set_filters(d.classes, d.class_iou)
     return detector

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from ..config import Settings, load_settings
 from ..config.mqtt import MqttConfig
 from ..config.secrets import Redactor
-from ..errors import ConfigError, EdgecvError
+from ..errors import EXIT_INPUT, EXIT_RUNTIME, ConfigError, EdgecvError
 from . import access
 
 # warn: works, but something a person should fix (a secret every user can read); does not fail the check.
@@ -30,6 +30,7 @@ class Check:
     name: str
     outcome: Outcome
     detail: str
+    exit_code: int = 0  # of a failure: 2 when an input must be fixed (edgecv.errors), else 1
 
 
 def run_checks(config_path: str | None, overrides: dict[str, dict[str, Any]]) -> list[Check]:
@@ -52,7 +53,7 @@ def run_checks(config_path: str | None, overrides: dict[str, dict[str, Any]]) ->
         checks.append(_attempt("mqtt", lambda: probe_broker(mqtt)))
     # A library's message may quote a configured secret (or a URL with its password): the table never does.
     redact = Redactor.for_settings(settings)
-    return [Check(c.name, c.outcome, redact(c.detail)) for c in checks]
+    return [replace(c, detail=redact(c.detail)) for c in checks]
 
 
 def check_files(settings: Settings, config_path: str | None) -> Check:
@@ -101,9 +102,9 @@ def _attempt(name: str, action: Callable[[], str]) -> Check:
     try:
         return Check(name, "pass", action())
     except EdgecvError as exc:
-        return Check(name, "fail", str(exc))
+        return Check(name, "fail", str(exc), exc.exit_code)
     except Exception as exc:  # a check reports every failure as a row; the table is the point
-        return Check(name, "fail", f"{type(exc).__name__}: {exc}")
+        return Check(name, "fail", f"{type(exc).__name__}: {exc}", EXIT_RUNTIME)
 
 
 def _source(settings: Settings, out: list[np.ndarray]) -> str:
@@ -134,8 +135,10 @@ def _source(settings: Settings, out: list[np.ndarray]) -> str:
 
 
 def _model(settings: Settings, image: np.ndarray | None) -> str:
-    from ..pipeline.build import build_detector
+    from ..pipeline.build import build_detector, require_model, source_configured
 
+    if source_configured(settings):
+        require_model(settings, "a run with a source")  # as 'edgecv run' would refuse to start
     detector = build_detector(settings)
     if image is None:
         image = np.zeros((480, 640, 3), np.uint8)  # the source failed: still prove the model runs
@@ -198,7 +201,8 @@ def table(checks: list[Check]) -> str:
 
 
 def exit_code(checks: list[Check]) -> int:
-    """0 when nothing failed; 2 for an invalid config (as everywhere in edgecv); 1 for any other failure."""
+    """0 when nothing failed; 2 when an input must be fixed (an invalid config, a missing model or label
+    file: as everywhere in edgecv); 1 for any other failure."""
     if any(c.name == "config" and c.outcome == "fail" for c in checks):
-        return 2
-    return 1 if any(c.outcome == "fail" for c in checks) else 0
+        return EXIT_INPUT
+    return max((c.exit_code or EXIT_RUNTIME for c in checks if c.outcome == "fail"), default=0)

@@ -48,12 +48,13 @@ class RunReport:
     failure: str | None  # why the watchdog gave up; None when it did not
 
     def raise_for_failure(self) -> None:
-        """``EdgecvError`` when the run failed: the watchdog gave up, or no frame came and sources failed."""
+        """``EdgecvError`` (exit 1) when the run failed: the watchdog gave up, or a source failed, before the
+        first frame or mid-run (a camera that did not come back is a failure, not the end of a clip)."""
         if self.failure is not None:
             raise EdgecvError(
                 f"watchdog: {self.failure}", "systemd restarts the service (Restart=on-failure)"
             )
-        if self.result.frames == 0 and self.result.errors:
+        if self.result.errors:
             raise EdgecvError(self.result.errors[0])
 
 

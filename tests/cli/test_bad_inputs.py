@@ -1,4 +1,5 @@
-"""Every bad input ends in one line that says what to do, and a non-zero exit (2 for config)."""
+"""Every bad input ends in one line that says what to do, and exit 2 (an input to fix; 1 is for run-time
+failures: tests/cli/test_exit_codes.py holds the table)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def test_version() -> None:
 
 def test_missing_model_file(tmp_path: Path) -> None:
     result = edgecv("detect", "--model", str(tmp_path / "absent.tflite"), str(tmp_path / "x.jpg"))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "model file not found" in error_line(result) and "--model" in error_line(result)
 
 
@@ -24,7 +25,7 @@ def test_file_that_is_not_a_tflite_model(tmp_path: Path) -> None:
     fake = tmp_path / "model.tflite"
     fake.write_bytes(b"<html>404 not found</html>" * 10)
     result = edgecv("check", "--model", str(fake))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "is not a TFLite model" in error_line(result)
 
 
@@ -32,18 +33,20 @@ def test_truncated_tflite_model(tmp_path: Path, yolov8n: Path) -> None:
     truncated = tmp_path / "truncated.tflite"
     truncated.write_bytes(yolov8n.read_bytes()[:4096])
     result = edgecv("check", "--model", str(truncated))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "cannot load" in error_line(result)
 
 
 def test_model_path_is_a_directory(tmp_path: Path) -> None:
     result = edgecv("check", "--model", str(tmp_path))
-    assert result.returncode == 1 and "is a directory" in error_line(result)
+    assert result.returncode == 2 and "is a directory" in error_line(result)
 
 
-def test_source_that_cannot_be_opened(tmp_path: Path) -> None:
-    result = edgecv("run", "--source", str(tmp_path / "missing.mp4"), "--max-frames", "1")
-    assert result.returncode == 1
+def test_source_that_cannot_be_opened(tmp_path: Path, demo_model: Path) -> None:
+    result = edgecv(
+        "run", "--model", str(demo_model), "--source", str(tmp_path / "missing.mp4"), "--max-frames", "1"
+    )
+    assert result.returncode == 2
     line = error_line(result)
     assert "missing.mp4" in line and "source.uri" in line
 
@@ -52,7 +55,7 @@ def test_video_file_that_is_not_a_video(tmp_path: Path, yolov8n: Path) -> None:
     junk = tmp_path / "clip.mp4"
     junk.write_bytes(b"\x00" * 1000)
     result = edgecv("run", "--model", str(yolov8n), "--source", str(junk), "--max-frames", "1")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "clip.mp4" in error_line(result)
 
 
@@ -92,7 +95,7 @@ def test_unknown_class_in_allowlist_lists_known_ones(yolov8n: Path, tmp_path: Pa
 
 def test_bad_max_frames() -> None:
     result = edgecv("run", "--max-frames", "0")
-    assert result.returncode == 1 and "--max-frames" in error_line(result)
+    assert result.returncode == 2 and "--max-frames" in error_line(result)
 
 
 def test_edgetpu_missing_is_explained(yolov8n: Path) -> None:
@@ -110,7 +113,7 @@ def test_help(command: str) -> None:
 def test_unsupported_output_layout_names_shapes_and_key(repo_root: Path) -> None:
     model = repo_root / "tests" / "data" / "two_outputs_int8.tflite"  # made by tools/make_test_models.py
     result = edgecv("check", "--model", str(model))
-    assert result.returncode == 1
+    assert result.returncode == 2
     line = error_line(result)
     assert "unsupported output layout" in line
     assert "[1, 8, 8, 6]" in line and "[1, 10]" in line and "model.layout" in line
@@ -119,5 +122,5 @@ def test_unsupported_output_layout_names_shapes_and_key(repo_root: Path) -> None
 def test_forced_layout_that_does_not_fit(repo_root: Path) -> None:
     model = repo_root / "tests" / "data" / "two_outputs_int8.tflite"
     result = edgecv("check", "--model", str(model), env={"EDGECV_MODEL__LAYOUT": "ssd"})
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "model.layout is 'ssd'" in error_line(result)

@@ -44,6 +44,7 @@ class ToyDecoder:
 
     def __init__(self, head: HeadLayout | None) -> None:
         self.head = head
+        self.num_classes = head.channels - 6 if head is not None else None
 
     def __call__(self, arrays: list[np.ndarray], conf: float, classes: np.ndarray | None) -> Detections:
         return Detections.empty()
@@ -172,6 +173,7 @@ class FileToyDecoder:
 
     def __init__(self, head):
         self.head = head
+        self.num_classes = head.channels - 7  # what a label file must name, checked by edgecv
 
     def __call__(self, arrays, conf, classes):
         return Detections.empty()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgecv.errors import ModelError
+from edgecv.errors import LabelsError
 from edgecv.labels import Labels, load_labels
 
 
@@ -69,11 +69,11 @@ item {
 
 
 def test_label_file_errors(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"label file not found: .*missing\.txt \(set model\.labels"):
+    with pytest.raises(LabelsError, match=r"label file not found: .*missing\.txt \(set model\.labels"):
         load_labels(tmp_path / "missing.txt")
-    with pytest.raises(ModelError, match="is empty"):
+    with pytest.raises(LabelsError, match="is empty"):
         load_labels(write(tmp_path, "\n\n"))
-    with pytest.raises(ModelError, match="no 'item"):
+    with pytest.raises(LabelsError, match="no 'item"):
         load_labels(write(tmp_path, "item { }", "bad.pbtxt"))
 
 

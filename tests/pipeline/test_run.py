@@ -191,4 +191,4 @@ def test_detect_command_json_and_unreadable_images(
         assert all(set(d) == {"label", "class_id", "score", "box"} for d in line["detections"])
     assert "broken.jpg" in result.stderr
     only_broken = edgecv("detect", "--model", str(yolov8n), str(broken))
-    assert only_broken.returncode == 1 and "no image could be processed" in only_broken.stderr
+    assert only_broken.returncode == 2 and "no image could be processed" in only_broken.stderr

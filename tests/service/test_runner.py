@@ -141,12 +141,17 @@ def test_a_source_that_fails_to_open_still_closes_the_sinks(plugins: None) -> No
 
 
 def test_edgecv_run_picks_up_test_time_types(
-    plugins: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    plugins: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    demo_model: Path,
 ) -> None:
     monkeypatch.setenv("EDGECV_SOURCE__TYPE", "stripes")
     monkeypatch.setenv("EDGECV_OUTPUT__SINKS", "tally,stdout")
     summary = tmp_path / "summary.json"
-    code = cli.main(["run", "--source", "stripes:5", "--max-frames", "3", "--summary-json", str(summary)])
+    argv = ["run", "--model", str(demo_model), "--source", "stripes:5", "--max-frames", "3"]
+    code = cli.main([*argv, "--summary-json", str(summary)])
     out = capsys.readouterr()
     assert code == 0, out.err
     lines = [json.loads(line) for line in out.out.splitlines()]

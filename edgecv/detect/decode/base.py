@@ -43,9 +43,16 @@ class TensorInfo:
 
 
 class Decoder(Protocol):
-    """Turns raw output arrays (in the order of ``outputs``) into scored boxes in model-input pixels."""
+    """Turns raw output arrays (in the order of ``outputs``) into scored boxes in model-input pixels.
+
+    ``num_classes`` is how many classes the model scores, from its head shape or its own options (``None``
+    when the model does not say): a label file must name exactly that many (:func:`edgecv.labels.fit_error`).
+    """
 
     family: str
+
+    @property
+    def num_classes(self) -> int | None: ...
 
     def __call__(self, arrays: list[np.ndarray], conf: float, classes: np.ndarray | None) -> Detections: ...
 

@@ -11,6 +11,7 @@ from ..metadata import ModelMetadata
 from .base import TensorInfo
 
 NAME = "ssd"
+POSTPROCESS_OP = "TFLite_Detection_PostProcess"
 
 
 def looks_like_ssd(outputs: list[TensorInfo]) -> bool:
@@ -31,7 +32,9 @@ class SsdDecoder:
 
     family = NAME
 
-    def __init__(self, outputs: list[TensorInfo], input_hw: tuple[int, int]) -> None:
+    def __init__(
+        self, outputs: list[TensorInfo], input_hw: tuple[int, int], num_classes: int | None = None
+    ) -> None:
         if not looks_like_ssd(outputs):
             others = [name for name in layouts() if name != NAME]
             raise ModelError(
@@ -40,6 +43,7 @@ class SsdDecoder:
                 f"set model.layout to {', '.join(others[:-1])} or {others[-1]}",
             )
         self.input_h, self.input_w = input_hw
+        self.num_classes = num_classes  # the post-process op's own option; the background is not counted
         position = {o.index: i for i, o in enumerate(outputs)}
         self._boxes = next(position[o.index] for o in outputs if len(o.shape) == 3)
         self._count = next(position[o.index] for o in outputs if len(o.shape) == 1)
@@ -47,7 +51,7 @@ class SsdDecoder:
         self._classes: int | None = None
         self._scores: int | None = None
         by_suffix = {o.name.rsplit(":", 1)[-1]: position[o.index] for o in pair if ":" in o.name}
-        if "TFLite_Detection_PostProcess" in " ".join(o.name for o in outputs) and set(by_suffix) == {
+        if POSTPROCESS_OP in " ".join(o.name for o in outputs) and set(by_suffix) == {
             "1",
             "2",
         }:
@@ -99,13 +103,15 @@ class SsdDecoder:
         return Detections(xyxy.astype(np.float32), scores[keep], class_ids[keep])
 
     def describe(self) -> str:
-        return "ssd (TFLite_Detection_PostProcess: boxes ymin,xmin,ymax,xmax normalized)"
+        classes = f", {self.num_classes} classes" if self.num_classes is not None else ""
+        return f"ssd ({POSTPROCESS_OP}: boxes ymin,xmin,ymax,xmax normalized{classes})"
 
 
 def build_ssd_decoder(
     outputs: list[TensorInfo], input_hw: tuple[int, int], metadata: ModelMetadata, head: HeadLayout | None
 ) -> SsdDecoder:
-    return SsdDecoder(outputs, input_hw)
+    num_classes = metadata.custom_ops.get(POSTPROCESS_OP, {}).get("num_classes")
+    return SsdDecoder(outputs, input_hw, num_classes if isinstance(num_classes, int) else None)
 
 
 register_family(
@@ -119,5 +125,6 @@ register_family(
         # The TF OD API resizes without keeping the aspect ratio; its anchors are laid out for that.
         resize="stretch",
         precedence=10,  # four tensors of fixed shapes: nothing else looks like them
+        gapped_ids=True,  # the TF OD API numbers COCO's 80 classes within 90 ids; labelmap.txt has ??? gaps
     )
 )
