@@ -173,8 +173,9 @@ class MqttConfig(Section):
     spool: bool = Field(
         True,
         description="Keep QoS 1/2 events on disk from the moment they are queued until the broker "
-        "acknowledges them (fsynced at least once a second), so an exit, crash or power cut during a broker "
-        "outage loses none; the next start sends them first, in order, with their original ids.",
+        "acknowledges them, so an exit or crash during a broker outage loses none (a power cut at most the "
+        "last second: appends are fsynced once a second); the next start sends them first, in order, with "
+        "their original ids.",
     )
     spool_dir: Path | None = Field(
         None,
@@ -183,10 +184,10 @@ class MqttConfig(Section):
         "(~/.local/state/edgecv/spool).",
     )
     spool_max_mb: float = Field(
-        64.0,
+        32.0,
         gt=0,
-        description="Most megabytes of events the spool keeps (about 200 000 events). When full, the oldest "
-        "are dropped with a warning and counted in dropped and undelivered.",
+        description="Most megabytes of events the spool keeps, on disk and in memory (about 100 000 events). "
+        "When full, the oldest are dropped with a warning and counted in dropped and undelivered.",
     )
     labels: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

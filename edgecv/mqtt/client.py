@@ -5,7 +5,9 @@ start does not stop the pipeline), reconnects with bounded exponential backoff, 
 below. Callbacks run on that thread and must be quick; they only flip flags and hand over to
 :class:`~edgecv.mqtt.publisher.Publisher`.
 
-Two failures are not left to the retry loop, because retrying hides them:
+Every failed attempt goes to :class:`~edgecv.mqtt.reachability.Reachability`, which says out loud (one
+WARNING naming ``host:port`` and the reason) that the broker cannot be reached. Two failures are not left to
+the retry loop at all, because retrying hides them:
 
 * the broker refuses the credentials (CONNACK "bad user name or password" / "not authorized" / "banned"):
   retrying cannot succeed, so the link stops and records :class:`MqttAuthError` (exit code 2, the code the
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 
 from ..config.mqtt import MqttConfig, MqttTlsConfig, credentials_password_file
 from ..errors import ConfigError, EdgecvError
+from .reachability import Reachability, describe
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,9 @@ SESSION_TAKEN_OVER = 142
 # each followed by a reconnect that succeeded at the first attempt (a restarting broker refuses some).
 TAKEOVER_STREAK = 3
 SHORT_SESSION_S = 30.0
+# TCP connect and TLS handshake: a broker that does not answer in this long is reported as a timeout (paho's
+# own default, 5 s, would come after the 5 s in which a failure is to be reported).
+CONNECT_TIMEOUT_S = 4.0
 
 
 class MqttAuthError(ConfigError):
@@ -143,6 +150,7 @@ class MqttLink:
         self._failed_since_connect = 0
         self._short_streak = 0
         self._stopped = threading.Event()
+        self.reachability = Reachability(f"{config.host}:{config.effective_port}")
         self.client = self._build(will_topic, will_payload)
 
     def _build(self, will_topic: str, will_payload: bytes) -> paho.Client:
@@ -150,6 +158,7 @@ class MqttLink:
         client = build_client(c, self.client_id)
         # Our own outbox bounds what waits while offline; paho's queue holds only what is in flight.
         client.max_inflight_messages_set(100)
+        client.connect_timeout = CONNECT_TIMEOUT_S
         # Annotated as int, but paho only multiplies and sleeps: sub-second delays work (tests, LAN brokers).
         client.reconnect_delay_set(min_delay=c.reconnect_min_s, max_delay=c.reconnect_max_s)  # type: ignore[arg-type]
         client.will_set(will_topic, will_payload, qos=1, retain=True)
@@ -167,12 +176,23 @@ class MqttLink:
         if c.host is None:
             raise ConfigError("mqtt.host is not set", "set mqtt.host to the broker's address")
         self.client.connect_async(c.host, c.effective_port, keepalive=c.keepalive)
+        self.reachability.start()
         self.client.loop_start()
 
-    def stop(self) -> None:
+    def disconnect(self) -> None:
+        """Say goodbye to the broker (a clean DISCONNECT: no last will) and stop retrying; returns at once."""
         self._stopped.set()
+        self.reachability.stop()
         self.client.disconnect()
-        self.client.loop_stop()
+
+    def stop(self, timeout_s: float | None = None) -> bool:
+        """Disconnect and end the network thread, waiting at most ``timeout_s`` (None: until it ends) for
+        it: a thread inside a TCP connect or a name lookup ends only when that returns. True when it ended."""
+        self.disconnect()
+        stopper = threading.Thread(target=self.client.loop_stop, name="edgecv-mqtt-stop", daemon=True)
+        stopper.start()
+        stopper.join(timeout_s)
+        return not stopper.is_alive()
 
     # -- paho callbacks (network thread) ----------------------------------------------------------------
 
@@ -188,14 +208,16 @@ class MqttLink:
                     "check mqtt.username and the password (mqtt.password_file / credential), or the broker's ACL",
                 )
                 log.error("%s", self.fatal)
+                self.reachability.last_error = FATAL_CONNACK[code]
                 # disconnect() ends loop_forever: no retry loop hammering the broker with a wrong password.
                 client.disconnect()
                 return
             self.failed_attempts += 1
             self._failed_since_connect += 1
-            log.warning("mqtt: broker refused the connection (%s); retrying", reason)
+            self.reachability.failed(f"the broker refused the connection ({reason})")
             return
         self.connects += 1
+        self.reachability.up()
         self._connected_at = time.monotonic()
         if self.connects == 1:
             log.info(
@@ -209,13 +231,29 @@ class MqttLink:
     def _on_connect_fail(self, _client: paho.Client, _userdata: Any) -> None:
         self.failed_attempts += 1
         self._failed_since_connect += 1
+        # paho calls this from inside its ``except OSError:`` around the attempt, and passes no exception:
+        # the one being handled is the reason.
+        exc = sys.exc_info()[1]
+        tls = self.config.tls.active
+        self.reachability.failed(
+            describe(exc, CONNECT_TIMEOUT_S, tls) if exc is not None else "connection failed"
+        )
 
     def _on_disconnect(
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         self._hooks[1]()
+        was_up = self.reachability.connected
         if self._stopped.is_set() or self.fatal is not None:
+            self.reachability.connected = False
             return
+        if not was_up:
+            # The TCP connection opened but closed before a CONNACK: not an MQTT broker, or a TLS port.
+            self.reachability.failed(
+                f"the connection closed before the broker answered ({reason}; a TLS port without mqtt.tls?)"
+            )
+            return
+        self.reachability.lost(str(reason))
         lasted = time.monotonic() - self._connected_at
         log.warning("mqtt: disconnected after %.1f s (%s); reconnecting", lasted, reason)
         code = getattr(reason, "value", None)

@@ -40,8 +40,9 @@ TOPICS = (
     ),
     TopicSpec(
         "events", "events", "`mqtt.qos_events` (1)", False, EventMessage,
-        "Track `new` / `update` / `end` (with tracking on). Queued while offline, spooled to disk with "
-        "`mqtt.spool_dir`; delivered at least once: drop duplicates by `id`.",
+        "Track `new` / `update` / `end` (with tracking on). Written to the disk spool when queued (on by "
+        "default, `mqtt.spool`) and kept there until the broker acknowledges them, so an exit or crash during "
+        "an outage loses none; delivered at least once: drop duplicates by `id`.",
     ),
     TopicSpec(
         "counts", "counts/<label>", "1", True, CountMessage,
@@ -110,9 +111,10 @@ def markdown() -> str:
         "not acknowledged): drop a message whose `id` you have seen. JSON Schemas: `docs/schemas/`.",
         "",
         "All retained state (availability, counts, snapshots, discovery) is re-published after every "
-        "(re)connect. While the broker is unreachable, messages wait in a queue bounded by "
-        "`mqtt.queue.max_messages` and `mqtt.queue.max_bytes`; when full, the oldest detections are "
-        "dropped first, stats next, events last, counted in `stats.dropped_messages`.",
+        "(re)connect. While the broker is unreachable, events wait in the spool on disk (bounded by "
+        "`mqtt.spool_max_mb`) and other messages in a queue bounded by `mqtt.queue.max_messages` and "
+        "`mqtt.queue.max_bytes`; when full, the oldest detections are dropped first, stats next, events "
+        "last, counted in `stats.dropped_messages`.",
         "",
         "| topic | QoS | retained | payload |",
         "|---|---|---|---|",
@@ -133,15 +135,29 @@ def markdown() -> str:
         "sensor `<prefix>/sensor/edgecv_<device>_<camera>/<label>_count/config` (the count) and a binary "
         "sensor `<prefix>/binary_sensor/edgecv_<device>_<camera>/<label>_present/config` (count > 0), both "
         "reading `counts/<label>`, with the availability topic and device info. Configs are retained, QoS 1. "
-        "Entities of labels removed from `mqtt.labels` are deleted (empty retained config) at the next connect.",
+        "Entities of labels removed from `mqtt.labels` are deleted (empty retained config) at the next connect, "
+        "and so are the retained `counts/<label>` of labels neither configured nor seen by the run.",
         "",
         "## Delivery",
         "",
-        "- Events are counted as delivered when the broker acknowledges them (PUBACK). With "
-        "`mqtt.spool_dir`, each event is on disk from publication to acknowledgement and is re-sent after a "
-        "restart; a subscriber that needs every event uses a persistent session (MQTT 3.1.1 "
-        "`clean_session=false`, MQTT 5 session expiry) at QoS 1.",
-        "- At exit edgecv publishes `offline` and waits up to `mqtt.flush_timeout_s` for acknowledgements.",
+        "- Events are counted as delivered when the broker acknowledges them (PUBACK). With the spool (on by "
+        "default: `mqtt.spool`), each QoS 1/2 event is on disk from the moment it is queued until its "
+        "acknowledgement, in `<mqtt.spool_dir>/<device>/<camera>/` (default `$STATE_DIRECTORY/spool` under "
+        "systemd, else `$XDG_STATE_HOME/edgecv/spool`, i.e. `~/.local/state/edgecv/spool`). Appends reach "
+        "the kernel at once and the disk (fsync) at most one second later: `kill -9` loses nothing, a power "
+        "cut at most the last second. The next start sends the spool first, in order, with the original "
+        "ids. A full spool drops its oldest events, and a spool that cannot be written is a warning; both "
+        "are counted (`dropped`, `spool_errors`).",
+        "- A subscriber that needs every event uses a persistent session (MQTT 3.1.1 `clean_session=false`, "
+        "MQTT 5 session expiry) at QoS 1.",
+        "- At a clean exit edgecv publishes zero counts, then `offline`, and waits up to "
+        "`mqtt.flush_timeout_s` (within `service.stop_deadline_s`) for acknowledgements; what is not "
+        "acknowledged stays in the spool. The run summary's `mqtt` block says how many events are `spooled` "
+        "(sent by the next start) and `undelivered` (lost), and whether the broker was `connected` "
+        "(`last_error` says why not).",
+        "- An unreachable broker is a WARNING naming `host:port` and the reason (connection refused, name "
+        "not resolved, timeout, TLS failure) within 5 s, again when the reason changes and at most once a "
+        "minute while it persists; `stats.mqtt` carries `connected` and `last_error`.",
         "- The default client id is `edgecv-<device>-<camera>`; two clients with one id kick each other off. "
         "edgecv detects the pattern and logs it once.",
         "- A broker that refuses the credentials ends `edgecv run` with exit code 2 (a configuration error; "

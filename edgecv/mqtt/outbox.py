@@ -68,6 +68,10 @@ class Outbox:
                 return message
         raise AssertionError("evicting from an empty outbox")  # bounds are >= 1 message
 
+    def messages(self) -> list[Message]:
+        """What is queued, oldest first, left in place."""
+        return list(self._items.values())
+
     def drain(self) -> list[Message]:
         """Everything queued, oldest first; the outbox is empty afterwards."""
         messages = list(self._items.values())

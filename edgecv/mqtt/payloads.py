@@ -11,11 +11,14 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..contracts import DetectionJson, EventJson, StageJson
+
+if TYPE_CHECKING:
+    from .reachability import Reachability
 
 SCHEMA_VERSION: Final = 1  # Final: the Literal[1] of the v field
 
@@ -67,6 +70,21 @@ class CountMessage(Envelope):
     ts: float = Field(description="Capture time of the frame that changed the count, epoch seconds.")
 
 
+class LinkJson(BaseModel):
+    """The connection to the broker, as the publisher sees it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    connected: bool = Field(
+        description="Whether the broker is connected now (at exit: at the end of the run)."
+    )
+    last_error: str | None = Field(
+        description="The latest connection failure or drop, e.g. 'connection refused', 'name not resolved "
+        "(...)', 'timeout (no answer within 4 s)', 'TLS failure: ...'; kept after a recovery; null if none "
+        "since start."
+    )
+
+
 class StatsMessage(Envelope):
     """``stats``: health of the pipeline and of the publisher, every stats_interval_s."""
 
@@ -84,7 +102,14 @@ class StatsMessage(Envelope):
     )
     published: int = Field(ge=0, description="Messages handed to the broker since start.")
     acked: int = Field(ge=0, description="QoS 1/2 messages the broker acknowledged since start.")
-    dropped_messages: int = Field(ge=0, description="Messages dropped because the offline queue was full.")
+    dropped_messages: int = Field(
+        ge=0, description="Messages dropped because the offline queue or the spool was full."
+    )
+    spooled: int = Field(ge=0, description="Events on disk waiting for the broker's acknowledgement now.")
+    spool_errors: int = Field(
+        ge=0, description="Failed writes to the spool since start (disk full, read-only, no permission)."
+    )
+    mqtt: LinkJson = Field(description="The connection to the broker.")
     cpu_temp_c: float | None = Field(None, description="CPU temperature, when the device reports one.")
     clock_synced: bool | None = Field(
         None,
@@ -92,6 +117,11 @@ class StatsMessage(Envelope):
         "may be wrong (a device without a real-time clock before the network is up), null when the device "
         "cannot tell. Durations (track age, rate limits) never depend on it.",
     )
+
+
+def link_state(link: Reachability) -> dict[str, Any]:
+    """:class:`LinkJson`: the link's state now."""
+    return {"connected": link.connected, "last_error": link.last_error}
 
 
 def envelope(ids: MessageIds, device: str, camera: str, **fields: Any) -> dict[str, Any]:

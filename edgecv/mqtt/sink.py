@@ -23,13 +23,23 @@ from ..track.events import TrackEvent
 from . import health
 from .discovery import Discovery
 from .outbox import Message, MessageKind
-from .payloads import MessageIds, count_message, detections_message, event_message, stats_message
+from .payloads import (
+    MessageIds,
+    count_message,
+    detections_message,
+    event_message,
+    link_state,
+    stats_message,
+)
 from .publisher import Publisher
 from .topics import ALL, Topics
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT_MIN_INTERVAL_S = 2.0  # a better frame of the same label replaces the snapshot at most this often
+# Of the stop budget, what closing keeps for itself after the flush: the spool's last compaction and fsync
+# (tens of milliseconds on an SD card), the DISCONNECT, and the counters.
+FINISH_RESERVE_S = 0.3
 
 
 def _dumps(obj: dict) -> bytes:
@@ -83,6 +93,7 @@ class MqttSink(SinkBase):
             for topic, payload in self.discovery.configs.items():
                 self.publisher.set_retained(topic, payload)
             self.publisher.on_connected.append(self._subscribe_discovery)
+        self.publisher.on_connected.append(self._subscribe_counts)
         # Configured labels start at 0, so a dashboard shows them before the first sighting.
         self._publish_counts(Counter(), time.time())
         self.publisher.start()
@@ -201,6 +212,9 @@ class MqttSink(SinkBase):
             published=self.publisher.published,
             acked=self.publisher.acked,
             dropped_messages=self.publisher.dropped,
+            spooled=self.publisher.spooled,
+            spool_errors=self.publisher.spool_errors,
+            mqtt=link_state(self.publisher.link.reachability),
             cpu_temp_c=health.read_temp_c(self._thermal),
             clock_synced=CLOCK.synced,
         )
@@ -214,11 +228,29 @@ class MqttSink(SinkBase):
         for topic in self.discovery.subscriptions:
             self.publisher.link.subscribe(topic)
 
+    def _subscribe_counts(self) -> None:
+        # Our own retained counts as the broker kept them: those of labels this run does not publish are
+        # cleared. They arrive right after the subscription; what comes later are echoes of our own (not
+        # retained, so ignored).
+        self.publisher.link.subscribe(self.topics.counts_filter)
+
+    def _stale_count(self, topic: str, payload: bytes, retained: bool) -> bool:
+        """A retained count of a label that is neither configured nor seen in this run."""
+        if not (retained and payload and topic.startswith(self.topics.counts_prefix)):
+            return False
+        current = {self.topics.count_all, *(self.topics.count(label) for label in self.config.labels)}
+        current.update(self.topics.count(label) for label in list(self._counts))
+        return topic not in current
+
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if self.discovery is not None and self.discovery.stale(topic, payload, retained):
             log.info("mqtt: removing Home Assistant entity %s (label no longer configured)", topic)
-            # Not kept as retained state: an empty retained message is a one-off deletion.
-            self.publisher.link.publish(topic, b"", 1, True)
+        elif self._stale_count(topic, payload, retained):
+            log.info("mqtt: clearing the retained count %s (label no longer configured)", topic)
+        else:
+            return
+        # Not kept as retained state: an empty retained message is a one-off deletion.
+        self.publisher.link.publish(topic, b"", 1, True)
 
     # -- end --------------------------------------------------------------------------------------------
 
@@ -229,4 +261,17 @@ class MqttSink(SinkBase):
         return {"mqtt": out}
 
     def close(self) -> None:
-        self.publisher.close(self.config.flush_timeout_s)
+        self.close_by(None)
+
+    def close_by(self, deadline: float | None) -> None:
+        """Zero the counts, publish ``offline``, wait for acknowledgements up to ``mqtt.flush_timeout_s`` but
+        no later than ``FINISH_RESERVE_S`` before ``deadline`` (monotonic: the run's stop deadline), then
+        leave the spool consistent on disk for the next start."""
+        flush_until = time.monotonic() + self.config.flush_timeout_s
+        if deadline is not None:
+            flush_until = min(flush_until, deadline - FINISH_RESERVE_S)
+        # Nothing is in view once we are gone: a retained count must not stay at its last value.
+        self._publish_counts(Counter(), time.time())
+        self.publisher.close(
+            flush_until, done_by=flush_until + FINISH_RESERVE_S if deadline is None else deadline
+        )

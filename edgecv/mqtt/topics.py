@@ -58,6 +58,16 @@ class Topics:
         return f"{self.base}/{COUNTS}/{'_all' if name == ALL else name}"
 
     @property
+    def counts_prefix(self) -> str:
+        """What every count topic starts with."""
+        return f"{self.base}/{COUNTS}/"
+
+    @property
+    def counts_filter(self) -> str:
+        """A subscription to every count topic of this camera."""
+        return f"{self.base}/{COUNTS}/+"
+
+    @property
     def count_all(self) -> str:
         return f"{self.base}/{COUNTS}/{ALL}"
 

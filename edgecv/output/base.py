@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..detections import Detections
 from ..frame import Frame
@@ -34,6 +34,15 @@ class Sink(Protocol):
     def summary(self) -> dict[str, Any]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ClosesBy(Protocol):
+    """A sink whose close waits for the network and then has local work that must not be cut short (MQTT:
+    the flush, then a consistent spool on disk). The run calls ``close_by`` instead of ``close``, with the
+    stop deadline (monotonic), so that the sink ends its wait early enough to finish before it."""
+
+    def close_by(self, deadline: float) -> None: ...
 
 
 class SinkBase:

@@ -43,4 +43,16 @@ def summary_text(summary: dict[str, Any]) -> str:
     if summary["source_failures"] or summary["reconnects"]:
         lines.append(f"  source failures {summary['source_failures']}, reconnects {summary['reconnects']}")
     lines.extend(f"  error: {e}" for e in summary["errors"])
+    mqtt = summary.get("mqtt") or {}
+    if mqtt.get("spooled") or mqtt.get("undelivered"):
+        # What a user must know about their events: waiting on disk for the next start, or gone.
+        lines.append(
+            f"  mqtt: {mqtt.get('spooled', 0)} event(s) spooled for the next start, "
+            f"{mqtt.get('undelivered', 0)} undelivered (lost)"
+            + (
+                ""
+                if mqtt.get("connected")
+                else f"; broker not connected: {mqtt.get('last_error') or 'no answer'}"
+            )
+        )
     return "\n".join(lines)

@@ -9,7 +9,10 @@ The order matters and is kept here, once:
    raises ``KeyboardInterrupt`` (stop waiting for that frame); the watchdog starts (sd_notify, health);
 4. the pipeline runs until its sources end, ``max_frames``, a signal or the watchdog stops it;
 5. whatever happened, the watchdog stops, the old signal handlers come back, and every sink and source is
-   closed side by side against one deadline (``service.stop_deadline_s`` after the stop was asked for);
+   closed side by side against one deadline (``service.stop_deadline_s`` after the stop was asked for). A
+   sink with local work after its network wait (MQTT: flush, then its spool made consistent on disk) is
+   handed that deadline (:class:`~edgecv.output.base.ClosesBy`) and ends its wait early enough to finish:
+   it is never abandoned half way;
 6. the sinks' and the watchdog's counters join the pipeline's result in the run summary.
 """
 
@@ -20,12 +23,14 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from ..config import Settings
 from ..errors import EdgecvError
+from ..output.base import ClosesBy, Sink
 from ..output.record import record_sink
 from ..pipeline.build import build_detector, build_sinks, build_sources, build_tracker_factory
 from ..pipeline.loop import Pipeline, RunResult
@@ -101,10 +106,11 @@ class Runner:
         finally:
             # Sinks (MQTT publishes offline and flushes) and sources close side by side, bounded as a whole;
             # also when the start failed half way, so that no sink is left connected.
-            closes = [(f"sink {type(s).__name__}", s.close) for s in sinks] + [
+            deadline = watchdog.stop_deadline
+            closes = [(f"sink {type(s).__name__}", _closer(s, deadline)) for s in sinks] + [
                 (s.name, s.close) for s in sources
             ]
-            close_all(closes, deadline=watchdog.stop_deadline)
+            close_all(closes, deadline=deadline)
         extra: dict[str, Any] = {}
         for sink in sinks:
             extra.update(sink.summary())
@@ -121,6 +127,12 @@ class Runner:
             exit_after(deadline_s + 1.0, f"watchdog: {reason}")
 
         return on_fatal
+
+
+def _closer(sink: Sink, deadline: float) -> Callable[[], None]:
+    if isinstance(sink, ClosesBy):
+        return partial(sink.close_by, deadline)
+    return sink.close
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from edgecv.track.events import TrackEvent
 
 INSTALL = "apt-get update && apt-get install -y mosquitto (as root; or: make test)"
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 
 
 def free_port() -> int:
@@ -242,6 +244,34 @@ def run_publisher(args: list[str], **kwargs: object) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(HERE / "publisher_proc.py"), *args], **kwargs)  # type: ignore[call-overload]
 
 
+def edgecv_env(port: int, **extra: str) -> dict[str, str]:
+    """The environment of an ``edgecv run`` publishing to the test broker as device ``dev``, camera ``cam``
+    (and, like every test, keeping its spool under the test's own ``XDG_STATE_HOME``)."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("EDGECV_")}
+    env.update(
+        EDGECV_MQTT__HOST="127.0.0.1",
+        EDGECV_MQTT__PORT=str(port),
+        EDGECV_MQTT__DEVICE="dev",
+        EDGECV_MQTT__CAMERA="cam",
+    )
+    env.update(extra)
+    return env
+
+
+def run_edgecv(
+    args: list[str], env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The real command, to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "edgecv", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="session")
 def mq() -> SimpleNamespace:
     """The helpers above, as a fixture: with --import-mode=importlib a conftest cannot be imported."""
@@ -253,4 +283,6 @@ def mq() -> SimpleNamespace:
         wait_until=wait_until,
         run_publisher=run_publisher,
         free_port=free_port,
+        edgecv_env=edgecv_env,
+        run_edgecv=run_edgecv,
     )

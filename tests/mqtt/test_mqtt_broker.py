@@ -104,7 +104,8 @@ def test_killed_mid_outage_spooled_events_arrive_after_restart(broker, subscribe
     finally:
         proc.kill()
         proc.wait(5)
-    assert len((spool / "events.jsonl").read_text().splitlines()) == 20
+    camera_spool = spool / "dev" / "cam"  # one spool per device/camera under mqtt.spool_dir
+    assert len((camera_spool / "events.jsonl").read_text().splitlines()) == 20
 
     broker.start()
     sub = subscribe(broker.port, ["edgecv/dev/cam/events"])
@@ -112,7 +113,7 @@ def test_killed_mid_outage_spooled_events_arrive_after_restart(broker, subscribe
     out, _ = again.communicate(timeout=20)
     assert mq.wait_until(lambda: _events_by_track(sub) >= set(range(20)))
     assert json.loads(out.strip().splitlines()[-1])["mqtt"]["queued"] == 0
-    assert (spool / "events.jsonl").read_text() == ""  # all acknowledged, spool compacted
+    assert (camera_spool / "events.jsonl").read_text() == ""  # all acknowledged, spool compacted
 
 
 def test_counts_retained_and_on_change_only(broker, subscribe, mq) -> None:
@@ -140,6 +141,33 @@ def test_counts_retained_and_on_change_only(broker, subscribe, mq) -> None:
     late = subscribe(broker.port, ["edgecv/dev/cam/counts/#"])
     assert mq.wait_until(lambda: len(late.on("/counts/person")) == 1)
     assert late.on("/counts/person")[0][2] is True  # retained
+
+
+def test_retained_counts_of_labels_no_longer_configured_are_cleared(broker, subscribe, mq) -> None:
+    # What an earlier run that could not zero its counts (killed; "dog" configured then) left behind.
+    earlier = subscribe(broker.port, [])
+    for label, count in (("dog", 2), ("zebra", 1), ("car", 4)):
+        body = {
+            "v": 1,
+            "id": f"old-{label}",
+            "device": "dev",
+            "camera": "cam",
+            "label": label,
+            "count": count,
+        }
+        earlier.client.publish(f"edgecv/dev/cam/counts/{label}", json.dumps(body), qos=1, retain=True)
+    watch = subscribe(broker.port, ["edgecv/dev/cam/counts/#"])
+    assert mq.wait_until(lambda: len(watch.messages) == 3)  # stored
+    sink = MqttSink(mq.config(broker.port, labels=["person"]), LABELS)
+    try:
+        sink.write_frame(mq.frame(0), mq.detections([1], [7]))  # a car, seen in this run: its count stays
+        cleared = lambda: {t.rsplit("/", 1)[1] for t, p, _ in watch.messages if p == b""}  # noqa: E731
+        assert mq.wait_until(lambda: cleared() >= {"dog", "zebra"})
+        late = subscribe(broker.port, ["edgecv/dev/cam/counts/#"])
+        retained = lambda: {t.rsplit("/", 1)[1]: json.loads(p)["count"] for t, p, r in late.messages if r}  # noqa: E731
+        assert mq.wait_until(lambda: retained() == {"person": 0, "car": 1, "all": 1}), retained()
+    finally:
+        sink.close()
 
 
 def test_without_tracker_every_detection_counts(broker, subscribe, mq) -> None:
@@ -234,7 +262,8 @@ def test_fleet_shared_subscription_each_event_once(broker, subscribe, mq) -> Non
 
 def test_duplicate_client_id_reported_once(broker, mq, caplog) -> None:
     config = mq.config(broker.port, client_id="same-id", reconnect_min_s=0.1, reconnect_max_s=0.2)
-    first, second = MqttSink(config, LABELS), MqttSink(config, LABELS)
+    # One process plays both: the second cannot share the first's spool (a lock keeps it off).
+    first, second = MqttSink(config, LABELS), MqttSink(config.model_copy(update={"spool": False}), LABELS)
     try:
         assert mq.wait_until(
             lambda: first.publisher.link.client_id_conflict or second.publisher.link.client_id_conflict,

@@ -160,3 +160,22 @@ def test_check_probes_with_the_service_connection_settings(secure_broker, mq, tm
     missing_ca = mq.config(broker.port, tls={"ca_file": str(tmp_path / "no-such-ca.pem")})
     with pytest.raises(ConfigError, match="mqtt.tls.ca_file not found"):
         probe_broker(missing_ca)
+
+
+def test_a_broker_certificate_we_cannot_verify_is_a_tls_warning(
+    secure_broker, mq, tmp_path: Path, caplog
+) -> None:
+    # The system CA store does not know the test CA: the handshake fails, and says so within 5 s.
+    broker, _pki = secure_broker
+    secret = tmp_path / "password"
+    secret.write_text("right-password\n")
+    config = mq.config(broker.port, username="cam", password_file=str(secret), tls={"enabled": True})
+    sink = MqttSink(config, Labels(["person"]))
+    try:
+        warned = lambda: [r.getMessage() for r in caplog.records if "unreachable" in r.getMessage()]  # noqa: E731
+        assert mq.wait_until(warned, timeout=5)
+        (warning,) = warned()
+        assert f"127.0.0.1:{broker.port}" in warning and "TLS failure: self-signed certificate" in warning
+        assert sink.summary()["mqtt"]["last_error"].startswith("TLS failure")
+    finally:
+        sink.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from edgecv.errors import ConfigError
 from edgecv.labels import Labels
 from edgecv.mqtt import docs, payloads
 from edgecv.mqtt.outbox import Message, MessageKind, Outbox
-from edgecv.mqtt.spool import Spool
+from edgecv.mqtt.spool import MB, Spool
 from edgecv.mqtt.topics import Topics
 
 
@@ -84,15 +86,15 @@ def test_outbox_drops_detections_first_then_stats_then_events() -> None:
 
 
 def test_spool_keeps_unacked_across_reopen_and_locks(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
+    spool = Spool(tmp_path, MB)
     for i in range(5):
         spool.add(Message("t/events", json.dumps({"n": i}).encode(), 1, False, MessageKind.EVENTS, f"id{i}"))
     spool.ack("id1")
     spool.ack("id3")
     with pytest.raises(ConfigError, match="in use by another edgecv"):
-        Spool(tmp_path)
+        Spool(tmp_path, MB)
     spool.close()
-    again = Spool(tmp_path)
+    again = Spool(tmp_path, MB)
     assert [m.spool_id for m in again.pending()] == ["id0", "id2", "id4"]
     for m in again.pending():
         assert m.spool_id is not None
@@ -116,7 +118,7 @@ def test_spool_files_of_earlier_versions_still_load(tmp_path: Path) -> None:
     (tmp_path / "events.jsonl").write_text("\n".join(records) + '\n{"id": "a1-3", "top', encoding="utf-8")
     (tmp_path / "acked.log").write_text("a1-1\n", encoding="utf-8")
 
-    spool = Spool(tmp_path)
+    spool = Spool(tmp_path, MB)
     pending = spool.pending()
     assert [m.spool_id for m in pending] == ["a1-0", "a1-2"]
     assert all(m.kind is MessageKind.EVENTS and m.qos == 1 and not m.retain for m in pending)
@@ -132,7 +134,7 @@ def test_spool_files_of_earlier_versions_still_load(tmp_path: Path) -> None:
 
 
 def test_spool_takes_only_messages_it_can_acknowledge(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
+    spool = Spool(tmp_path, MB)
     with pytest.raises(ValueError, match="spool_id"):
         spool.add(Message("edgecv/d/c/stats", b"{}", 0, False, MessageKind.STATS))
     spool.close()
@@ -186,3 +188,80 @@ def test_wire_spec_is_current(repo_root: Path) -> None:
     )
     assert result.returncode == 0, result.stderr + " (regenerate: python tools/gen_mqtt_docs.py)"
     assert docs.outputs()["mqtt.md"].count("## `") == len(docs.TOPICS)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"STATE_DIRECTORY": "/var/lib/edgecv/cam1", "XDG_STATE_HOME": "/x"}, "/var/lib/edgecv/cam1/spool"),
+        ({"STATE_DIRECTORY": "/var/lib/a:/var/lib/b"}, "/var/lib/a/spool"),
+        ({"XDG_STATE_HOME": "/home/pi/.state"}, "/home/pi/.state/edgecv/spool"),
+        ({"XDG_STATE_HOME": "relative/ignored"}, "~/.local/state/edgecv/spool"),
+        ({}, "~/.local/state/edgecv/spool"),
+    ],
+)
+def test_default_spool_root(environ: dict[str, str], expected: str) -> None:
+    from edgecv.config.mqtt import default_spool_root
+
+    assert default_spool_root(environ) == Path(expected).expanduser()
+
+
+def test_one_spool_per_device_and_camera(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = MqttConfig(host="h", device="pi", camera="door")
+    assert config.camera_spool_dir == Path(os.environ["XDG_STATE_HOME"]) / "edgecv" / "spool" / "pi" / "door"
+    # The units' EDGECV_MQTT__SPOOL_DIR still wins over the default.
+    settings = load_settings(environ={"EDGECV_MQTT__HOST": "h", "EDGECV_MQTT__SPOOL_DIR": str(tmp_path)})
+    assert settings.mqtt.camera_spool_dir.parent.parent == tmp_path
+    # A topic level is not always a safe folder name.
+    odd = MqttConfig(host="h", device="..", camera="a b", spool_dir=tmp_path).camera_spool_dir
+    assert odd == tmp_path / "_" / "a_b"
+
+
+def test_spool_bounded_drops_oldest_and_counts(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, 1000)
+    given_up: list[str] = []
+    for i in range(20):
+        kept, dropped = spool.add(Message("t/events", b"x" * 90, 1, False, MessageKind.EVENTS, f"id{i:02d}"))
+        assert kept
+        given_up += dropped
+    ids = [m.spool_id for m in spool.pending()]
+    assert given_up == [f"id{i:02d}" for i in range(20 - len(ids))] and ids[-1] == "id19"
+    assert spool.dropped == len(given_up) > 0
+    assert spool.close() == len(ids)
+    assert [m.spool_id for m in Spool(tmp_path, 1000).pending()] == ids  # the drops are on disk too
+
+
+def test_unusable_spool_dir_is_reported_not_raised_as_a_crash(tmp_path: Path) -> None:
+    from edgecv.mqtt.spool import SpoolUnusable
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SpoolUnusable, match="Not a directory"):
+        Spool(tmp_path / "file" / "spool", MB)
+
+
+def test_spool_appends_reach_the_disk_from_its_own_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # add() only writes (the kernel has it: kill -9 loses nothing); fsync happens on the spool's thread,
+    # batched, at most every SYNC_INTERVAL_S: the power-loss window.
+    import threading
+
+    from edgecv.mqtt import spool as spool_module
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(spool_module, "SYNC_INTERVAL_S", 0.05)
+    monkeypatch.setattr(
+        spool_module.os, "fsync", lambda fd: (synced.append(threading.current_thread().name), real_fsync(fd))
+    )
+    spool = Spool(tmp_path, MB)
+    synced.clear()  # the compaction at open fsyncs, on this thread
+    for i in range(50):
+        spool.add(Message("t/events", b"{}", 1, False, MessageKind.EVENTS, f"id{i}"))
+    assert "edgecv-spool-sync" not in synced and not synced  # nothing synced inside add()
+    deadline = time.monotonic() + 5
+    while not synced and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert synced and set(synced) == {"edgecv-spool-sync"}
+    assert len(synced) <= 4  # 50 appends, one batch (two files), maybe split over two intervals
+    spool.close()
