@@ -33,6 +33,12 @@ class Frame:
     mono: float = field(default_factory=time.monotonic)  # capture time on the monotonic clock, seconds
 
 
+# Two durations closer than this are the same: a file's stamps are sums of an inexact frame interval (1/25 s
+# is no binary fraction), rounded differently at every magnitude of the start time. Without it, an update due
+# after exactly min_interval_s would come a frame early or late depending on when the file was opened.
+SAME_TIME_S = 1e-6
+
+
 def stamp() -> tuple[float, float]:
     """``(ts, mono)`` now: the wall and monotonic clocks read together, for a frame captured now."""
     return time.time(), time.monotonic()

@@ -11,6 +11,7 @@ import statistics
 import numpy as np
 
 from ..config.tracker import EventsConfig, GateConfig
+from ..frame import SAME_TIME_S
 from .events import EventKind, TrackEvent
 from .table import CONFIRMED, SCORE_HISTORY, TrackTable
 
@@ -46,7 +47,7 @@ class Reporter:
                     out.append(self._mark(table, row, "new", mono))
             if out:
                 reported = table.reported[rows]
-        due = reported & (mono - table.event_mono[rows] >= self.events.min_interval_s)
+        due = reported & (mono - table.event_mono[rows] >= self.events.min_interval_s - SAME_TIME_S)
         if due.any():
             out.extend(
                 self._mark(table, row, "update", mono) for row in self._changed(table, rows[due]).tolist()

@@ -30,6 +30,7 @@ import numpy as np
 from ..boxes import cxcywh_to_xyxy, pairwise_buffered_iou, pairwise_iou
 from ..config.tracker import GateConfig, TrackerConfig
 from ..detections import Detections
+from ..frame import SAME_TIME_S
 from . import kalman
 from .events import TrackEvent
 from .matching import assign
@@ -260,7 +261,7 @@ class ByteTracker:
         # passed behind another person; 10 frames add 0.02 IDF1 there and change nothing at 30 fps, while
         # lost_s = 2 s at every rate would cost 0.01 IDF1 at 30 fps (more re-found by the wrong track).
         np.add(t.misses, missed, out=t.misses)
-        dead = mono - t.last_mono > self.config.lost_s
+        dead = mono - t.last_mono > self.config.lost_s + SAME_TIME_S
         dead &= t.misses > self.config.lost_frames
         dead |= ~had_id
         dead &= missed

@@ -51,3 +51,23 @@ def test_a_lost_track_ends_after_lost_s_of_real_time_across_a_step(dets, box, st
     # The event reports the wall clock as it was (the step shows), and the age as it really was.
     assert end.last_seen - end.first_seen == pytest.approx(2.9 + step_s)
     assert end.age == pytest.approx(2.9)
+
+
+def test_media_time_gives_the_same_events_whatever_the_clock_started_at(dets, box):
+    # A file's frames are stamped open-time + seq / fps on both clocks: sums of an inexact frame interval
+    # (0.04 s), rounded differently at every magnitude. An update due after exactly min_interval_s or an end
+    # after exactly lost_s (25 frames each) must not depend on when the file was opened.
+    def events_from(start: float) -> list[tuple[str, int, int]]:
+        tracker = ByteTracker(TrackerConfig(lost_s=1.0))  # 25 frames; the box is hidden for 50
+        out = []
+        for k in range(200):
+            seen = not 100 <= k < 150
+            ts = start + k * 0.04
+            _, events = tracker.update(dets([box(4 * k, 0)] if seen else []), ts, start + k * 0.04)
+            out += [(e.kind, e.track_id, k) for e in events]
+        return out
+
+    reference = events_from(0.0)
+    assert any(kind == "update" for kind, _, _ in reference)
+    for start in [3.3, 1234.5678, 98765.4321, 1_795_998_840.123] + [1000 + 7.77 * i for i in range(40)]:
+        assert events_from(start) == reference, start
