@@ -7,12 +7,14 @@ noise model symmetric (x noise scales with w, y noise with h).
 Time is real time: a predict over ``dt`` seconds moves by ``velocity * dt`` and adds process noise in
 proportion to ``dt``, so a dropped frame or a 10 fps camera gives the same uncertainty per second as 30 fps.
 The noise weights are fractions of the box size per frame at a reference rate of 30 fps, restated per second.
-SORT/ByteTrack use 1/20 for both the measurement and the position process noise and 1/160 for velocity;
-tuned on seven MOT15 sequences together (public Faster R-CNN detections, each at its own rate and at 5 fps,
+SORT/ByteTrack use 1/20 for both the measurement and the position process noise and 1/160 for velocity.
+Tuned on seven MOT15 sequences together (public Faster R-CNN detections, each at its own rate and at 5 fps,
 see BENCHMARKS.md "Tracking"), measurement noise 1/10 and position noise 1/40 track better: detector boxes
-jitter more from frame to frame than people move off a straight line. Against ByteTrack's weights they add
-0.01-0.02 to MOTA and IDF1 at both rates (with the filtered boxes the tracker reports); halving either
-again, or the velocity weight, costs up to 0.03 IDF1 at 5 fps.
+jitter more from frame to frame than people move off a straight line, and the tracker reports the filtered
+box. Against ByteTrack's weights: MOTA +0.004 at native rates and +0.015 at 5 fps, IDF1 -0.001 and -0.006,
+7-10% fewer id switches, +0.028 MOTA on TUD-Campus with YOLOv8n. Measurement 1/7 or 1/13, position 1/80, or
+the velocity weight halved or doubled each lose 0.006-0.037 IDF1 at 5 fps; (1/10, 1/20) is as good on the
+smallest margin over the peers but has more id switches.
 
 F, Q, H and R never couple two coordinates, so the 8x8 covariance is four independent 2x2 blocks (a
 coordinate and its velocity). Only those are kept, as ``cov[:, (PP, PV, VV), coordinate]``, and the filter

@@ -17,9 +17,9 @@ pytest.importorskip("motmetrics")
 from edgecv.evaluate.mot_scores import OVERALL, score
 
 # Committed figures (BENCHMARKS.md, "Tracking"), each a little under what the tracker scores now.
-# TUD-Campus alone: 0.646 / 0.760; the peers' best is 0.579 MOTA (ByteTrack), 0.680 IDF1 (OC-SORT).
-TUD_CAMPUS_MOTA = 0.644
-TUD_CAMPUS_IDF1 = 0.758
+# TUD-Campus alone: 0.643 / 0.759; the peers' best is 0.579 MOTA (ByteTrack), 0.680 IDF1 (OC-SORT).
+TUD_CAMPUS_MOTA = 0.641
+TUD_CAMPUS_IDF1 = 0.757
 MOT15_SEVEN = (
     "ADL-Rundle-6",
     "ADL-Rundle-8",
@@ -29,10 +29,10 @@ MOT15_SEVEN = (
     "TUD-Campus",
     "Venice-2",
 )
-# Overall over the seven at their own rates and at about 5 fps: edgecv 0.358 / 0.484 and 0.369 / 0.517
+# Overall over the seven at their own rates and at about 5 fps: edgecv 0.355 / 0.486 and 0.367 / 0.516
 # MOTA / IDF1; the best peer (tools/bench/tracker.py) 0.333 (OC-SORT) / 0.457 (OC-SORT) and 0.340 / 0.481
 # (both roboflow ByteTrack). Floors: (fps, MOTA, IDF1).
-MOT15_SEVEN_FLOORS = ((None, 0.356, 0.482), (5.0, 0.367, 0.515))
+MOT15_SEVEN_FLOORS = ((None, 0.352, 0.484), (5.0, 0.365, 0.513))
 
 
 def write_sequence(
