@@ -90,7 +90,7 @@ class Detector:
         elif labels is not None:
             self.labels = load_labels(labels)
         else:
-            self.labels = Labels(self.metadata.names or (), origin=f"the names in {self.model_path.name}")
+            self.labels = Labels(self.metadata.names or (), origin=f"the metadata of {self.model_path.name}")
         self.decoder: Decoder = build_decoder(
             self.outputs, self.input_hw, self.metadata, layout, len(self.labels) or None
         )

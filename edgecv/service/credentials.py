@@ -16,7 +16,7 @@ import yaml
 
 from ..config import Settings, read_config_file
 from ..config.secrets import secret_credentials, values_at
-from ..errors import EdgecvError
+from ..errors import ConfigError
 
 # Where the shipped units' LoadCredential= lines read credentials from, under the install root.
 CREDENTIALS_DIR = Path("etc/edgecv/credentials")
@@ -34,8 +34,8 @@ class SecretMove:
 def planned_moves(config: Path, credentials_dir: Path) -> list[SecretMove]:
     """The secrets ``config`` holds, each with the credential file it belongs in.
 
-    Raises :class:`EdgecvError` for a secret no credential carries, and for a credential file that already
-    holds another value (the units read one file per credential for every instance).
+    Raises :class:`ConfigError` (exit 2) for a secret no credential carries, and for a credential file that
+    already holds another value (the units read one file per credential for every instance).
     """
     values = read_config_file(config)
     moves = []
@@ -45,13 +45,13 @@ def planned_moves(config: Path, credentials_dir: Path) -> list[SecretMove]:
             continue
         key = ".".join(path)
         if credential is None:
-            raise EdgecvError(
+            raise ConfigError(
                 f"{config} holds the secret {key}, which no systemd credential carries",
                 f"move it to the environment file (/etc/edgecv/*.env, chmod 600) as EDGECV_{'__'.join(path).upper()}",
             )
         target = credentials_dir / credential
         if target.exists() and _first_line(target) != found[0]:
-            raise EdgecvError(
+            raise ConfigError(
                 f"{config} holds {key}, but {target} already holds another value",
                 f"one credential serves every instance: make them agree, then delete {key} from {config}",
             )
@@ -80,7 +80,7 @@ def without_key(text: str, key: str) -> str:
     parts = key.split(".")
     for depth, part in enumerate(parts):
         if not isinstance(node, yaml.MappingNode) or node.flow_style:
-            raise EdgecvError(
+            raise ConfigError(
                 f"cannot remove {key} from the config: it is not written as a block mapping",
                 f"delete {key} from the file by hand",
             )

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from ..config import Settings
 from ..config.mqtt import CREDENTIAL_NAME
-from ..errors import EdgecvError
+from ..errors import ConfigError, EdgecvError
 from .credentials import CREDENTIALS_DIR, CREDENTIALS_DIR_MODE, planned_moves, without_key, write_credential
 
 UNIT_EXEC = "/opt/edgecv/venv/bin/edgecv"  # the ExecStart= path in the shipped units, replaced on install
@@ -59,7 +59,7 @@ def default_executable() -> Path:
 
 def plan(instance: str | None, root: Path, executable: Path) -> list[FileAction]:
     if instance is not None and (not instance or "/" in instance or instance.startswith(".")):
-        raise EdgecvError(f"invalid instance name {instance!r}", "use a plain name such as 'frontdoor'")
+        raise ConfigError(f"invalid instance name {instance!r}", "use a plain name such as 'frontdoor'")
     name = instance or "edgecv"
     unit_name = "edgecv@.service" if instance else "edgecv.service"
     unit = (units_dir() / unit_name).read_text().replace(UNIT_EXEC, str(executable))

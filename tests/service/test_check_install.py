@@ -134,7 +134,7 @@ def test_install_writes_unit_and_a_valid_config_skeleton_and_keeps_edits(tmp_pat
 
 def test_install_rejects_a_path_as_instance_name(tmp_path: Path) -> None:
     result = edgecv("service", "install", "--instance", "../x", "--dry-run", "--root", str(tmp_path))
-    assert result.returncode == 1 and "invalid instance name" in result.stderr
+    assert result.returncode == 2 and "invalid instance name" in result.stderr  # an input to fix
 
 
 @pytest.mark.parametrize("unit", ["edgecv.service", "edgecv@.service"])
