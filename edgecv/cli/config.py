@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from ..config import ENV_PREFIX, Settings
+from ..config.cameras import CameraConfig, override_sections
 from ..config.secrets import mask_tree, secret_paths
 from .common import add_config_flag
 
@@ -30,7 +31,15 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, 
         key = f"{prefix}{name}"
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if model is CameraConfig and name in override_sections():
+                # Its keys are the top-level section's, and its defaults are that section's values.
+                out.append(_override_row(key, name))
+                continue
             out.extend(rows(annotation, key + "."))
+            continue
+        if model is Settings and name == "cameras":
+            out.append((key, ENV_PREFIX + "CAMERAS", "{}", field.description or ""))
+            out.extend(rows(CameraConfig, key + ".<name>."))
             continue
         default = field.get_default(call_default_factory=True)
         env = ENV_PREFIX + key.replace(".", "__").upper()
@@ -38,6 +47,22 @@ def rows(model: type[BaseModel], prefix: str = "") -> list[tuple[str, str, str, 
         description = (field.description or "") + (f" Choices: {', '.join(choices)}." if choices else "")
         out.append((key, env, json.dumps(default, default=str), description))
     return out
+
+
+def _override_row(key: str, section: str) -> tuple[str, str, str, str]:
+    env = ENV_PREFIX + key.replace(".", "__").upper() + "__<KEY>"
+    return (
+        f"{key}.<key>",
+        env,
+        f"the top-level {section}.<key>",
+        f"Any key of the {section} section, for this camera only (e.g. {key}.{_first_key(section)}).",
+    )
+
+
+def _first_key(section: str) -> str:
+    annotation = Settings.model_fields[section].annotation
+    assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    return next(iter(annotation.model_fields))
 
 
 def registered_choices(field: FieldInfo) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from .cameras import DEFAULT_CAMERA, RESERVED_NAMES
 from .sections import Section, _split_list
 
 # systemd's LoadCredential=mqtt-password:/etc/edgecv/mqtt-password lands here as $CREDENTIALS_DIRECTORY/<name>.
@@ -124,12 +125,16 @@ class MqttConfig(Section):
         default_factory=_default_device,
         description="This device's topic level and discovery id. Unset: the host name.",
     )
-    camera: str = Field("cam0", description="This camera's topic level (one per source on the device).")
+    camera: str = Field(
+        DEFAULT_CAMERA,
+        description="The name (and topic level) of the one-camera shorthand's camera (top-level source). With "
+        "a cameras map, the map's keys name the cameras and this is not set.",
+    )
     client_id: str | None = Field(
         None,
         max_length=128,
-        description="MQTT client id; unique per broker. Unset: edgecv-<device>-<camera>, unique as long as "
-        "device names are.",
+        description="MQTT client id; unique per broker. Unset: edgecv-<device>: one connection per process, "
+        "for all its cameras, unique as long as device names are.",
     )
     username: str | None = Field(None, description="User name for password authentication.")
     password: SecretStr | None = Field(
@@ -179,7 +184,7 @@ class MqttConfig(Section):
     )
     spool_dir: Path | None = Field(
         None,
-        description="Where the spool lives; each device/camera gets <spool_dir>/<device>/<camera>/. Unset: "
+        description="Where the spool lives; each camera gets <spool_dir>/<device>/<camera>/. Unset: "
         "$STATE_DIRECTORY/spool under systemd, else $XDG_STATE_HOME/edgecv/spool "
         "(~/.local/state/edgecv/spool).",
     )
@@ -212,6 +217,15 @@ class MqttConfig(Section):
     def _check_level(cls, value: str) -> str:
         if not _LEVEL.match(value):
             raise ValueError(f"must be one topic level: no '/', '+', '#' or empty, got {value!r}")
+        return value
+
+    @field_validator("camera")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_NAMES:
+            raise ValueError(
+                f"{value!r} is reserved for the device's own topics ({', '.join(RESERVED_NAMES)}); pick another"
+            )
         return value
 
     @field_validator("prefix", "discovery_prefix")
@@ -254,11 +268,10 @@ class MqttConfig(Section):
         """``spool_dir``, or its default for where edgecv runs (see :func:`default_spool_root`)."""
         return self.spool_dir if self.spool_dir is not None else default_spool_root()
 
-    @property
-    def camera_spool_dir(self) -> Path:
-        """This camera's own spool: ``<spool_root>/<device>/<camera>``, so cameras never share one."""
-        return self.spool_root / _path_level(self.device) / _path_level(self.camera)
+    def camera_spool_dir(self, camera: str) -> Path:
+        """A camera's own spool: ``<spool_root>/<device>/<camera>``, so cameras never share one."""
+        return self.spool_root / _path_level(self.device) / _path_level(camera)
 
     @property
     def effective_client_id(self) -> str:
-        return self.client_id or f"edgecv-{self.device}-{self.camera}"
+        return self.client_id or f"edgecv-{self.device}"

@@ -102,9 +102,14 @@ class Origins:
         return cls(tuple(entries))
 
     def source_of(self, loc: Path) -> str:
-        """Who set the value at ``loc`` (or a section above it); :data:`DEFAULTS` when nobody did."""
+        """Who set the value at ``loc`` (or a section above it, or a key below it); :data:`DEFAULTS` when
+        nobody did."""
         for entry in self.entries:
             if loc[: len(entry.path)] == entry.path:
+                return entry.source
+        # A section (or a map's entry) that was set key by key: whoever set its first key that wins.
+        for entry in self.entries:
+            if entry.path[: len(loc)] == loc:
                 return entry.source
         return DEFAULTS
 

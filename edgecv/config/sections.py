@@ -43,9 +43,9 @@ def _sinks_schema(schema: dict[str, Any]) -> None:
 class SourceConfig(Section):
     uri: str | None = Field(
         None,
-        description="What to read: a camera index (0) or /dev/videoN, rtsp:// or http(s):// stream, a video "
+        description="What to read: a camera index (0, as a number or a string) or /dev/videoN, rtsp:// or http(s):// stream, a video "
         "file, an image folder or glob, or 'picamera2' (optionally 'picamera2:N' for camera N). "
-        "Unset: the bundled demo clip.",
+        "Unset: the bundled demo clip (the top-level source only: a camera of the cameras map names its own).",
     )
     type: str = Field(
         "auto",
@@ -90,8 +90,18 @@ class SourceConfig(Section):
         False,
         description="A live source that cannot be opened at start is retried in the background (with the "
         "backoff above) instead of failing the start: a camera still booting, or unplugged, at service start. "
-        "The systemd units turn it on.",
+        "Off by default for the top-level source (the config 'edgecv service install' writes turns it on); "
+        "on for every camera of a cameras map unless set to false there. Files never retry: a missing one "
+        "exits 2.",
     )
+
+    @field_validator("uri", mode="before")
+    @classmethod
+    def _camera_index(cls, value: Any) -> Any:
+        # YAML reads `uri: 0` as an integer: a camera index, as "0" is.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
 
     @field_validator("type")
     @classmethod

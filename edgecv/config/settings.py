@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -21,6 +22,7 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from ..errors import ConfigError
+from .cameras import CameraConfig, check_camera_name, merge_overrides, override_sections, shorthand_conflicts
 from .mqtt import MqttConfig
 from .origins import DEFAULTS, ENV_DELIMITER, ENV_PREFIX, Origins, env_tree
 from .secrets import MASK, Redactor, mask_tree, secret_paths, values_at
@@ -29,6 +31,7 @@ from .service import ServiceConfig
 from .tracker import TrackerConfig
 
 CONFIG_ENV = "EDGECV_CONFIG"
+CONFLICT = "cameras_conflict"  # the error type of a shorthand key set beside a cameras map
 
 
 class EnvironmentSource(EnvSettingsSource):
@@ -74,7 +77,17 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    source: SourceConfig = Field(default_factory=SourceConfig, description="Where frames come from.")
+    source: SourceConfig = Field(
+        default_factory=SourceConfig,
+        description="Where frames come from: the one-camera shorthand, named by mqtt.camera. Several cameras "
+        "go in 'cameras' instead (setting both is an error).",
+    )
+    cameras: dict[Annotated[str, AfterValidator(check_camera_name)], CameraConfig] = Field(
+        default_factory=dict,
+        description="Several cameras sharing the one model and interpreter: name -> {source, and overrides of "
+        "detect and tracker}. Names are [a-z0-9_]+ (EDGECV_CAMERAS__<NAME>__SOURCE__URI) and not "
+        "availability, error, set or state. Empty: the top-level source is the one camera.",
+    )
     model: ModelConfig = Field(default_factory=ModelConfig, description="The detector model and its runtime.")
     detect: DetectConfig = Field(
         default_factory=DetectConfig, description="Score threshold, NMS and class filter."
@@ -90,6 +103,29 @@ class Settings(BaseSettings):
         default_factory=ServiceConfig, description="Health checks and deadlines when run as a service."
     )
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Publishing to an MQTT broker.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_cameras(cls, data: Any) -> Any:
+        """A ``cameras`` map excludes the one-camera shorthand; each camera's overrides are merged here, on
+        the raw input, so that its effective sections are validated whole (see :mod:`.cameras`)."""
+        if not isinstance(data, Mapping):
+            return data
+        conflicts = shorthand_conflicts(data)
+        if conflicts:
+            keys = ",".join(".".join(path) for path in conflicts)
+            raise PydanticCustomError(CONFLICT, "{keys} cannot be set beside cameras", {"keys": keys})
+        return merge_overrides(data)
+
+    def camera_sections(self) -> dict[str, CameraConfig]:
+        """Every camera of the run by name, with its effective sections: the ``cameras`` map, or the
+        shorthand (``source`` with the top-level overridable sections, named ``mqtt.camera``)."""
+        if self.cameras:
+            return dict(self.cameras)
+        # Built without validation: the sections were validated where they stand, and the shorthand's
+        # source may be unset (the bundled demo clip), which a camera of the map may not.
+        sections = {name: getattr(self, name) for name in CameraConfig.model_fields}
+        return {self.mqtt.camera: CameraConfig.model_construct(**sections)}
 
     @classmethod
     def settings_customise_sources(
@@ -123,11 +159,27 @@ def _env_names(model: type[BaseModel], prefix: str) -> set[str]:
     return names
 
 
+# Maps of named sections: EDGECV_CAMERAS__<NAME>__<KEY...>, where <NAME> is any key of the map.
+_NAMED = {f"{ENV_PREFIX}CAMERAS{ENV_DELIMITER}": CameraConfig}
+
+
+def _known_variable(name: str, known: set[str]) -> bool:
+    upper = name.upper()
+    if upper in known:
+        return True
+    for prefix, model in _NAMED.items():
+        if upper.startswith(prefix):
+            entry, _, rest = upper[len(prefix) :].partition(ENV_DELIMITER)
+            # The name's own spelling is checked with the rest of the config (check_camera_name).
+            return bool(entry) and (not rest or rest in _env_names(model, ""))
+    return False
+
+
 def check_environment(environ: Mapping[str, str] | None = None) -> None:
     """An ``EDGECV_`` variable that matches no field is a typo that would silently do nothing: reject it."""
     environ = dict(os.environ) if environ is None else environ
     known = _env_names(Settings, ENV_PREFIX) | {CONFIG_ENV}
-    unknown = sorted(k for k in environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+    unknown = sorted(k for k in environ if k.upper().startswith(ENV_PREFIX) and not _known_variable(k, known))
     if unknown:
         sections = ", ".join(f"{ENV_PREFIX}{s.upper()}{ENV_DELIMITER}<KEY>" for s in Settings.model_fields)
         raise ConfigError(
@@ -181,15 +233,29 @@ def _format_validation_error(exc: ValidationError, origins: Origins, redact: Red
     secrets = secret_paths(Settings)
     lines = []
     for error in exc.errors():
-        loc = tuple(str(part) for part in error["loc"])
+        # "[key]": pydantic's place for a map's key (a camera name) that failed its own check.
+        loc = tuple(str(part) for part in error["loc"] if part != "[key]")
         field = ".".join(loc) or "config"
         message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == CONFLICT:
+            lines.append(_conflict(str((error.get("ctx") or {})["keys"]).split(","), origins))
+            continue
+        if _inherited(loc, origins):
+            continue  # a camera's copy of a top-level value: the top-level section reports it once
         if error["type"] == "extra_forbidden":
             lines.append(
                 f"{field}: unknown key (from {origins.source_of(loc)}); run 'edgecv config' for keys"
             )
             continue
         value = error.get("input")
+        if not loc:
+            lines.append(message)  # a check of the whole config words its own message
+            continue
+        if error["type"] == "missing":
+            parent = loc[:-1]
+            where = f" ({'.'.join(parent)} from {origins.source_of(parent)})" if parent else ""
+            lines.append(f"{field}: required, not set{where}")
+            continue
         if isinstance(value, dict):
             # A check across a section's keys: name every key that was set and who set it, not the section.
             given = origins.set_under(loc)
@@ -199,6 +265,28 @@ def _format_validation_error(exc: ValidationError, origins: Origins, redact: Red
         lines.append(f"{field} = {_shown(value, loc, secrets)}: {message} (from {origins.source_of(loc)})")
     # A validator may quote a secret in its own words: the known values are masked in the text too.
     return redact("invalid config: " + "; ".join(lines))
+
+
+def _conflict(keys: list[str], origins: Origins) -> str:
+    """A shorthand key beside ``cameras``: both named, with who set them."""
+    given = " and ".join(f"{key} (from {origins.source_of(tuple(key.split('.')))})" for key in keys)
+    what = "are" if len(keys) > 1 else "is"
+    return (
+        f"{given} {what} set beside cameras (from {origins.source_of(('cameras',))}): source and mqtt.camera "
+        "are the one-camera shorthand (and --source sets source); with a cameras map, give each camera its "
+        "source under cameras.<name>.source, and its name as the map's key"
+    )
+
+
+def _inherited(loc: tuple[str, ...], origins: Origins) -> bool:
+    """Whether ``loc`` is a key of a camera's override section that the camera did not set itself: its
+    value is the top-level section's, whose own error is reported."""
+    return (
+        len(loc) >= 4
+        and loc[0] == "cameras"
+        and loc[2] in override_sections()
+        and origins.source_of(loc) == DEFAULTS
+    )
 
 
 def load_settings(

@@ -100,7 +100,11 @@ class Publisher:
     def _open_spool(self, config: MqttConfig) -> Spool | None:
         try:
             # spool_root itself is where versions before per-camera spools kept theirs.
-            return Spool(config.camera_spool_dir, int(config.spool_max_mb * MB), legacy=config.spool_root)
+            return Spool(
+                config.camera_spool_dir(config.camera),
+                int(config.spool_max_mb * MB),
+                legacy=config.spool_root,
+            )
         except SpoolUnusable as exc:
             self._spool_open_errors += 1
             log.warning(

@@ -207,13 +207,14 @@ def test_default_spool_root(environ: dict[str, str], expected: str) -> None:
 
 
 def test_one_spool_per_device_and_camera(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = MqttConfig(host="h", device="pi", camera="door")
-    assert config.camera_spool_dir == Path(os.environ["XDG_STATE_HOME"]) / "edgecv" / "spool" / "pi" / "door"
+    config = MqttConfig(host="h", device="pi")
+    root = Path(os.environ["XDG_STATE_HOME"]) / "edgecv" / "spool" / "pi"
+    assert config.camera_spool_dir("door") == root / "door"
     # The units' EDGECV_MQTT__SPOOL_DIR still wins over the default.
     settings = load_settings(environ={"EDGECV_MQTT__HOST": "h", "EDGECV_MQTT__SPOOL_DIR": str(tmp_path)})
-    assert settings.mqtt.camera_spool_dir.parent.parent == tmp_path
+    assert settings.mqtt.camera_spool_dir("cam0").parent.parent == tmp_path
     # A topic level is not always a safe folder name.
-    odd = MqttConfig(host="h", device="..", camera="a b", spool_dir=tmp_path).camera_spool_dir
+    odd = MqttConfig(host="h", device="..", spool_dir=tmp_path).camera_spool_dir("a b")
     assert odd == tmp_path / "_" / "a_b"
 
 
