@@ -15,6 +15,10 @@ from .detections import Detections
 from .labels import Labels
 from .track.events import TrackEvent
 
+CAMERA_ABOUT = (
+    "The camera's name: a key of the cameras map, or mqtt.camera (default cam0) for the one-camera shorthand."
+)
+
 
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -38,9 +42,9 @@ class FrameJson(Contract):
     """One line of ``edgecv run`` per processed frame."""
 
     type: Literal["frame"] = "frame"
-    seq: int = Field(ge=0, description="Frame number within its source, from 0.")
+    camera: str = Field(description=CAMERA_ABOUT)
+    seq: int = Field(ge=0, description="Frame number within its camera, from 0.")
     ts: float = Field(description="Capture time, epoch seconds.")
-    source: str | None = Field(None, description="Source id; present only when several sources run.")
     detections: list[DetectionJson]
 
 
@@ -51,10 +55,10 @@ class EventJson(Contract):
     event: Literal["new", "update", "end"] = Field(
         description="new: confirmed; update: moved, rescored or reclassified; end: lost for good."
     )
-    seq: int = Field(ge=0, description="Frame (within its source) that produced the event.")
+    camera: str = Field(description=CAMERA_ABOUT)
+    seq: int = Field(ge=0, description="Frame (within its camera) that produced the event.")
     ts: float = Field(description="Capture time of that frame, epoch seconds.")
-    source: str | None = Field(None, description="Source id; present only when several sources run.")
-    track_id: int = Field(ge=0, description="Unique within the run; never reused.")
+    track_id: int = Field(ge=0, description="Unique within the run, across its cameras; never reused.")
     label: str
     class_id: int
     score: float = Field(ge=0, le=1, description="Latest score.")
@@ -76,6 +80,19 @@ class StageJson(Contract):
     p95: float = Field(description="95th percentile milliseconds.")
 
 
+class CameraSummaryJson(Contract):
+    """One camera of ``--summary-json``'s ``cameras``."""
+
+    frames: int = Field(ge=0, description="Frames of this camera processed.")
+    fps: float = Field(ge=0, description="Its frames per second over the run.")
+    dropped_frames: int = Field(
+        ge=0, description="Frames it captured but never inferred (a newer one was taken instead)."
+    )
+    reconnects: int = Field(ge=0, description="Times its live source came back after a loss.")
+    source_failures: int = Field(ge=0, description="Failed reads and (re)opens of its source.")
+    error: str | None = Field(description="Why its source failed for good, if it did.")
+
+
 class RunSummaryJson(Contract):
     """``edgecv run --summary-json`` (later features add keys)."""
 
@@ -86,10 +103,14 @@ class RunSummaryJson(Contract):
     dropped_frames: int = Field(description="Frames a live source captured but replaced before inference.")
     peak_rss_mb: float = Field(description="Peak resident memory of the process, MiB.")
     stages_ms: dict[str, StageJson] = Field(description="Per-stage timings.")
+    cameras: dict[str, CameraSummaryJson] = Field(
+        description="Each camera's share, by name (one entry for the one-camera shorthand); the keys above "
+        "are totals over the cameras."
+    )
 
 
 def event_json(event: TrackEvent, labels: Labels, decimals: int = 2) -> dict:
-    """A :class:`TrackEvent` → the fields of :class:`EventJson` it owns (callers add type/seq/ts/source)."""
+    """A :class:`TrackEvent` → the fields of :class:`EventJson` it owns (callers add type/camera/seq/ts)."""
     return {
         "event": event.kind,
         "track_id": event.track_id,

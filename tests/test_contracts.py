@@ -25,7 +25,9 @@ def test_frame_lines_validate_against_the_contract() -> None:
     labels = Labels(["person", None, "car"])
     for tracked in (False, True):
         items = detections_json(sample(50, tracked), labels, decimals=2)
-        FrameJson.model_validate({"type": "frame", "seq": 0, "ts": 1.5, "detections": items})
+        FrameJson.model_validate(
+            {"type": "frame", "camera": "cam0", "seq": 0, "ts": 1.5, "detections": items}
+        )
         assert {d["label"] for d in items} <= {"person", "car", "class_1", "class_3", "class_4"}
         if tracked:
             assert any("track_id" in d for d in items) and any("track_id" not in d for d in items)
@@ -57,9 +59,10 @@ def test_event_lines_validate_against_the_contract() -> None:
     stream = io.StringIO()
     sink = StdoutSink(Labels(["person"]), stream=stream)
     event = TrackEvent("new", 7, 0, 0.8, 0.9, np.array([1.0, 2.0, 30.0, 40.0]), 100.0, 101.5)
-    sink.write_events(Frame(np.zeros((4, 4, 3), np.uint8), 3, 101.5), [event])
+    sink.write_events(Frame(np.zeros((4, 4, 3), np.uint8), 3, 101.5, source_id="door"), [event])
     import json
 
     line = json.loads(stream.getvalue())
     EventJson.model_validate(line)
     assert line["event"] == "new" and line["label"] == "person" and line["age"] == 1.5 and line["seq"] == 3
+    assert line["camera"] == "door"  # events name their camera, as frame lines do

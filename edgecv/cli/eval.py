@@ -36,6 +36,11 @@ def _track_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--gt", metavar="GT", help="MOT ground truth (gt.txt) of the recorded clip")
     parser.add_argument(
+        "--camera",
+        metavar="NAME",
+        help='the camera of a --recorded run of several cameras to score (its lines\' "camera")',
+    )
+    parser.add_argument(
         "--fps",
         type=float,
         metavar="F",
@@ -62,7 +67,12 @@ def _track_main(args: argparse.Namespace) -> int:
             )
         from ..evaluate.tracking import evaluate_recording
 
-        result = evaluate_recording(args.recorded, args.gt)
+        result = evaluate_recording(args.recorded, args.gt, args.camera)
+    elif args.camera is not None:
+        raise ConfigError(
+            "--camera applies to --recorded",
+            "edgecv eval track --recorded run.jsonl --gt gt.txt --camera NAME",
+        )
     elif not args.sequences:
         raise ConfigError(
             "nothing to score", "pass MOTChallenge sequence folders, or --recorded FILE --gt gt.txt"

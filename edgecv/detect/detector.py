@@ -148,8 +148,12 @@ class Detector:
             ) from None
         return [self.interpreter.get_tensor(i) for i in self._output_indices]
 
-    def finish(self, outputs: list[np.ndarray], transform: Transform) -> Detections:
-        p = self.params
+    def finish(
+        self, outputs: list[np.ndarray], transform: Transform, params: DetectParams | None = None
+    ) -> Detections:
+        """Decode, suppress and map back to source pixels; ``params`` (one camera's own) default to the
+        detector's."""
+        p = params or self.params
         candidates = self.decoder(outputs, p.conf, p.classes)
         kept = nms(
             candidates, p.iou, agnostic=p.agnostic, class_iou=p.class_iou, max_detections=p.max_detections

@@ -59,16 +59,19 @@ def evaluate_tracking(
     return {**scores[OVERALL], "ms_per_frame": sum(times) / max(1, len(times)), "sequences": sequences}
 
 
-def read_recording(path: str | Path) -> np.ndarray:
+def read_recording(path: str | Path, camera: str | None = None) -> np.ndarray:
     """Frame lines of ``edgecv run --record`` → MOT result rows ``frame, id, x, y, w, h`` (1-based frames).
 
-    Only boxes of confirmed tracks (with a ``track_id``) are results; event lines are skipped.
+    Only boxes of confirmed tracks (with a ``track_id``) are results; event lines are skipped. A recording
+    of several cameras is scored one camera at a time: ``camera`` names it (needed only when there are
+    several; recordings older than the ``camera`` key hold one).
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"recording not found: {path}", "make one with 'edgecv run --record FILE'")
     rows: list[list[float]] = []
     frames = 0
+    seen: dict[str, int] = {}
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -81,21 +84,37 @@ def read_recording(path: str | Path) -> np.ndarray:
                 ) from None
             if record.get("type") != "frame":
                 continue
+            name = str(record.get("camera", ""))
+            seen[name] = seen.get(name, 0) + 1
+            if camera is not None and name != camera:
+                continue
             frames += 1
             frame = int(record["seq"]) + 1
             for det in record["detections"]:
                 if "track_id" in det:
                     rows.append([frame, det["track_id"], *det["box"]])
+    if camera is None and len(seen) > 1:
+        raise InputError(
+            f"{path} records {len(seen)} cameras ({', '.join(sorted(seen))})",
+            "score one at a time with --camera NAME",
+        )
     if not frames:
+        if camera is not None and seen:
+            raise InputError(
+                f"{path} holds no frames of camera {camera!r}", f"it records {', '.join(sorted(seen))}"
+            )
         raise InputError(f"{path} holds no frame lines", "pass a file written by 'edgecv run --record'")
     results = np.array(rows, np.float64).reshape(-1, 6)
     results[:, 2:6] = xyxy_to_xywh(results[:, 2:6])
     return results
 
 
-def evaluate_recording(recording: str | Path, gt_path: str | Path) -> dict[str, Any]:
-    """Score a recorded run against MOT ground truth: the whole pipeline, detector included."""
-    results = read_recording(recording)
+def evaluate_recording(
+    recording: str | Path, gt_path: str | Path, camera: str | None = None
+) -> dict[str, Any]:
+    """Score a recorded run (its ``camera``, when it recorded several) against MOT ground truth: the whole
+    pipeline, detector included."""
+    results = read_recording(recording, camera)
     gt, has_classes = read_ground_truth(Path(gt_path))
     seq = MotSequence(
         name=Path(recording).stem,

@@ -159,8 +159,6 @@ class MqttSink(SinkBase):
         for event in events:
             fields = event_json(event, self.labels, self.decimals)
             body = event_message(self.ids, self._device, self._camera, frame.seq, frame.ts, fields)
-            if frame.source_id != "0":
-                body["source"] = frame.source_id
             self.publisher.send(
                 Message(
                     self.topics.events,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..capture.base import FrameSource
     from ..config import Settings
     from ..labels import Labels
+    from ..pipeline.camera import Camera
     from ..pipeline.timing import StageTimes
 
 
@@ -45,6 +46,18 @@ class ClosesBy(Protocol):
     def close_by(self, deadline: float) -> None: ...
 
 
+@runtime_checkable
+class WatchesCameras(Protocol):
+    """A sink that reports whether each camera's frames are flowing (MQTT: each camera's availability).
+
+    The service watchdog decides it, from each camera's last frame and its source's loss, and calls
+    ``camera_state`` from its own thread on every change (and once per camera when the run starts):
+    ``flowing`` is False while the camera is lost, stalled, not yet opened, or ended. Must return quickly.
+    """
+
+    def camera_state(self, camera: str, flowing: bool) -> None: ...
+
+
 class SinkBase:
     """Defaults for sinks that care only about frames."""
 
@@ -60,15 +73,19 @@ class SinkBase:
 
 @dataclass(frozen=True)
 class SinkContext:
-    """What a sink factory may use besides the settings: the run's labels, sources and stage timings."""
+    """What a sink factory may use besides the settings: the run's labels, sources, stage timings and
+    cameras (each with its own counters and timings; the cameras' sources are ``sources``)."""
 
     settings: Settings
     labels: Labels
     sources: Sequence[FrameSource]
     timings: StageTimes | None = None
+    cameras: Sequence[Camera] = ()
 
     def dropped_frames(self) -> int:
-        """Frames the sources captured but replaced before inference, so far."""
+        """Frames captured but never inferred, so far, over every camera."""
+        if self.cameras:
+            return sum(camera.dropped_frames for camera in self.cameras)
         return sum(source.stats.dropped for source in self.sources)
 
 

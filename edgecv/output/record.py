@@ -13,14 +13,13 @@ from ..labels import Labels
 from .stdout import StdoutSink
 
 
-def record_sink(path: Path, labels: Labels, several_sources: bool) -> StdoutSink:
-    """A replay of the run that ``edgecv eval track --recorded`` can score (track ids included)."""
+def record_sink(path: Path, labels: Labels) -> StdoutSink:
+    """A replay of the run that ``edgecv eval track --recorded`` can score (track ids included); every line
+    names its camera, so one recording of several cameras scores each (``--camera``)."""
     try:
         stream = path.open("w", encoding="utf-8")
     except OSError as exc:
         raise InputError(
             f"cannot write the recording {path}: {exc.strerror}", "check --record's folder"
         ) from None
-    return StdoutSink(
-        labels, stream=stream, include_empty=True, with_source=several_sources, owns_stream=True
-    )
+    return StdoutSink(labels, stream=stream, include_empty=True, owns_stream=True)

@@ -29,31 +29,35 @@ class StdoutSink(SinkBase):
         stream: TextIO | None = None,
         include_empty: bool = True,
         decimals: int = 2,
-        with_source: bool = False,
         owns_stream: bool = False,
     ) -> None:
         self.labels = labels
         self.stream = stream or sys.stdout
         self.include_empty = include_empty
         self.decimals = decimals
-        self.with_source = with_source
         self.owns_stream = owns_stream  # a file this sink opened, closed with it
         self.lines = 0
 
     def write_frame(self, frame: Frame, detections: Detections) -> None:
         if not len(detections) and not self.include_empty:
             return
-        line: dict[str, Any] = {"type": "frame", "seq": frame.seq, "ts": round(frame.ts, 6)}
-        if self.with_source:
-            line["source"] = frame.source_id
+        line: dict[str, Any] = {
+            "type": "frame",
+            "camera": frame.source_id,
+            "seq": frame.seq,
+            "ts": round(frame.ts, 6),
+        }
         line["detections"] = detections_json(detections, self.labels, self.decimals)
         self.write_line(line)
 
     def write_events(self, frame: Frame, events: list[TrackEvent]) -> None:
         for event in events:
-            line: dict[str, Any] = {"type": "event", "seq": frame.seq, "ts": round(frame.ts, 6)}
-            if self.with_source:
-                line["source"] = frame.source_id
+            line: dict[str, Any] = {
+                "type": "event",
+                "camera": frame.source_id,
+                "seq": frame.seq,
+                "ts": round(frame.ts, 6),
+            }
             line.update(event_json(event, self.labels, self.decimals))
             self.write_line(line)
 
@@ -86,7 +90,6 @@ def build(context: SinkContext) -> StdoutSink | None:
         context.labels,
         include_empty=settings.output.include_empty,
         decimals=settings.output.decimals,
-        with_source=len(context.sources) > 1,
     )
 
 

@@ -1,26 +1,29 @@
-"""Config → the objects of a run: detector, sources, sinks."""
+"""Config → the objects of a run: sources, detector, cameras, sinks."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import bundled
 from ..capture import open_source
 from ..capture.base import FrameSource
 from ..capture.uri import AUTO as SOURCE_AUTO
-from ..config import Settings
-from ..detect.detector import Detector, DetectParams
-from ..errors import ConfigError, ModelError
+from ..config import DetectConfig, Settings
+from ..config.tracker import TrackerConfig
+from ..detect.detector import Detector, DetectParams, resolve_class_filters
+from ..errors import ConfigError, ModelError, SourceError
 from ..output import SINKS, Sink, SinkContext
 from ..track.tracker import ByteTracker
+from .camera import Camera
 from .timing import StageTimes
 
 
 def source_configured(settings: Settings) -> bool:
-    """Whether a source was asked for (``--source``, ``source.uri`` or a ``source.type``): not the demo."""
-    return settings.source.uri is not None or settings.source.type != SOURCE_AUTO
+    """Whether a source was asked for (``--source``, ``source.uri``, a ``source.type`` or a ``cameras``
+    map): not the demo."""
+    return bool(settings.cameras) or settings.source.uri is not None or settings.source.type != SOURCE_AUTO
 
 
 def require_model(settings: Settings, command: str) -> None:
@@ -73,25 +76,78 @@ def build_detector(settings: Settings, *, check_labels: bool = True) -> Detector
 
 
 def build_sources(settings: Settings) -> list[FrameSource]:
-    default_uri = None if settings.source.uri else str(bundled.demo_clip())
-    return [open_source(settings.source, source_id="0", default_uri=default_uri)]
+    """Each camera's source, not yet opened, stamping the camera's name on its frames.
+
+    Built before the model loads, so that a wrong path fails in a moment; an error names the camera when
+    the run has several.
+    """
+    cameras = settings.camera_sections()
+    sources = []
+    for name, camera in cameras.items():
+        default_uri = None if settings.cameras or camera.source.uri else str(bundled.demo_clip())
+        try:
+            sources.append(open_source(camera.source, source_id=name, default_uri=default_uri))
+        except SourceError as exc:
+            if not settings.cameras:
+                raise
+            raise type(exc)(f"camera {name}: {exc.message}", exc.hint) from None
+    return sources
+
+
+def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSource]) -> list[Camera]:
+    """The run's cameras over ``sources`` (from :func:`build_sources`): each with its own detection
+    parameters and tracker, from its sections (the top-level ones with its overrides)."""
+    sections = settings.camera_sections()
+    ids = itertools.count(1)  # track ids unique across the cameras of the run
+    cameras = []
+    for source in sources:
+        name = source.source_id
+        section = sections[name]
+        where = f"cameras.{name}." if settings.cameras else ""
+        cameras.append(
+            Camera(
+                name,
+                source,
+                params=detect_params(section.detect, detector, where),
+                tracker=build_tracker(section.tracker, detector, ids, where),
+            )
+        )
+    return cameras
+
+
+def detect_params(config: DetectConfig, detector: Detector, where: str = "") -> DetectParams:
+    """``config`` as the decoder's parameters, class names resolved against the model's labels."""
+    try:
+        classes, class_iou = resolve_class_filters(detector.labels, config.classes, config.class_iou)
+    except ConfigError as exc:
+        raise ConfigError(where + exc.message, exc.hint) from None
+    return DetectParams(
+        conf=config.conf,
+        iou=config.iou,
+        max_detections=config.max_detections,
+        agnostic=config.agnostic,
+        classes=classes,
+        class_iou=class_iou,
+    )
 
 
 def build_sinks(
-    settings: Settings, detector: Detector, sources: list[FrameSource], timings: StageTimes | None = None
+    settings: Settings, detector: Detector, cameras: list[Camera], timings: StageTimes | None = None
 ) -> list[Sink]:
     """The sinks ``output.sinks`` lists, in that order, less those their own settings leave off.
 
     ``timings``: the pipeline's StageTimes, reported on the MQTT stats topic.
     """
-    context = SinkContext(settings, detector.labels, sources, timings)
+    context = SinkContext(settings, detector.labels, [c.source for c in cameras], timings, cameras)
     sinks = (SINKS.get(name)(context) for name in settings.output.sinks)
     return [sink for sink in sinks if sink is not None]
 
 
-def build_tracker_factory(settings: Settings, detector: Detector) -> Callable[[], ByteTracker] | None:
-    """One tracker per source (None with tracking off); ids are unique across the sources of the run."""
-    config = settings.tracker
+def build_tracker(
+    config: TrackerConfig, detector: Detector, ids: Iterator[int] | None = None, where: str = ""
+) -> ByteTracker | None:
+    """A tracker as ``config`` says (None with tracking off); ``ids`` shared by the run's trackers keeps
+    track ids unique across cameras."""
     if not config.enabled:
         return None
     gates = {}
@@ -99,8 +155,22 @@ def build_tracker_factory(settings: Settings, detector: Detector) -> Callable[[]
         class_id = int(key) if key.strip().lstrip("-").isdigit() else detector.labels.id_of(key)
         if class_id is None:
             raise ConfigError(
-                f"tracker.class_gates: unknown class {key!r}", "use a label of the model or a class id"
+                f"{where}tracker.class_gates: unknown class {key!r}", "use a label of the model or a class id"
             )
         gates[class_id] = gate
+    return ByteTracker(config, gates, ids)
+
+
+def build_tracker_factory(settings: Settings, detector: Detector) -> Callable[[], ByteTracker] | None:
+    """Trackers of the top-level tracker section (None with tracking off), ids unique across them."""
+    if not settings.tracker.enabled:
+        return None
+    build_tracker(settings.tracker, detector)  # class_gates errors now, not in the first frame
     ids = itertools.count(1)
-    return lambda: ByteTracker(config, gates, ids)
+
+    def factory() -> ByteTracker:
+        tracker = build_tracker(settings.tracker, detector, ids)
+        assert tracker is not None
+        return tracker
+
+    return factory

@@ -1,14 +1,17 @@
 """The run loop on three kinds of thread, so that inference never waits for anything else.
 
-* one **capture** thread per source reads a frame and preprocesses it into one of that source's two input
-  buffers, while the interpreter works on the other;
-* the **inference** thread (the caller's) is the only one touching the interpreter: it copies a prepared
-  buffer in, invokes, copies the outputs out and moves on. LiteRT releases the GIL inside ``invoke()``, so
-  the other threads run meanwhile;
-* one **post** thread decodes, suppresses and hands results to the sinks.
+* one **capture** thread per camera reads a frame and preprocesses it into one of that camera's input
+  buffers, while the interpreter works on another;
+* the **inference** thread (the caller's) is the only one touching the interpreter: it takes the next
+  camera's prepared buffer (round-robin, see :mod:`edgecv.pipeline.schedule`), copies it in, invokes, copies
+  the outputs out and moves on. LiteRT releases the GIL inside ``invoke()``, so the other threads run
+  meanwhile;
+* one **post** thread decodes, suppresses, tracks and hands results to the sinks.
 
-Several sources share the one interpreter (a Coral can be opened by one process only): each has its own
-capture thread, buffers and frame counters; the inference thread serves them in arrival order.
+Several cameras share the one interpreter (a Coral can be opened by one process only): each has its own
+capture thread, buffers, detection parameters, tracker, counters and stage timings
+(:class:`~edgecv.pipeline.camera.Camera`). A live camera offers only its newest prepared frame; a file
+camera queues every frame, so a run over files gives each camera the detections of a one-camera run.
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
@@ -28,34 +30,25 @@ from ..capture.base import FrameSource, FrameTimeout
 from ..capture.stats import SourceStats
 from ..detect.detector import Detector
 from ..detect.preprocess import Transform
-from ..detections import Detections
 from ..errors import SourceError
 from ..frame import Frame
 from ..output.base import Sink
 from ..track.events import TrackEvent
+from .camera import Camera, CameraSummary, FrameTracker
 from .heartbeats import Heartbeats
+from .schedule import DONE, RoundRobin
 from .timing import StageTimes
+
+__all__ = ["Camera", "FrameTracker", "Pipeline", "RunResult"]
 
 log = logging.getLogger(__name__)
 
-BUFFERS_PER_SOURCE = 2
+# A file camera queues one frame while the interpreter has the other; a live camera also prepares its
+# next frame while one waits for its turn, so that the waiting one can be replaced by a newer one.
+FILE_BUFFERS = 2
+LIVE_BUFFERS = 3
 POLL_S = 0.2  # how often blocked threads look at the stop flag
 SWITCH_INTERVAL_S = 0.0002
-
-
-class FrameTracker(Protocol):
-    """What the post thread needs of a tracker (one per source: tracks never cross cameras)."""
-
-    def update(
-        self, detections: Detections, ts: float, mono: float | None = None
-    ) -> tuple[Detections, list[TrackEvent]]:
-        """Detections of one frame captured at wall time ``ts`` and monotonic time ``mono`` → the same with
-        ``track_ids``, and events. Durations are measured on ``mono`` (see :class:`~edgecv.frame.Frame`)."""
-        ...
-
-    def finish(self, ts: float) -> list[TrackEvent]:
-        """The source ended: events that close every open track."""
-        ...
 
 
 @dataclass
@@ -68,9 +61,21 @@ class _Job:
 
 @dataclass
 class _End:
-    """A capture thread is done (its source ended, failed or the run is stopping)."""
+    """A camera's capture is over (its source ended, failed or the run is stopping): queued behind its
+    last frame, so the post thread closes its tracks after that frame."""
 
-    source_id: str
+
+@dataclass
+class _Result:
+    camera: int
+    frame: Frame
+    outputs: list[np.ndarray]
+    transform: Transform
+
+
+@dataclass
+class _Closed:
+    camera: int
 
 
 @dataclass
@@ -83,6 +88,7 @@ class RunResult:
     interrupted: bool = False
     # first to last frame out: the rate once the pipeline is full, without start-up and drain
     steady_s: float = 0.0
+    cameras: dict[str, CameraSummary] = field(default_factory=dict)  # by camera name, in config order
 
     @property
     def fps(self) -> float:
@@ -90,7 +96,10 @@ class RunResult:
 
 
 class Pipeline:
-    """One run of ``detector`` over ``sources`` into ``sinks``.
+    """One run of ``detector`` over ``cameras`` into ``sinks``.
+
+    ``cameras`` are :class:`Camera` objects, or plain sources: each becomes a camera named by its
+    ``source_id``, with the detector's parameters and a tracker from ``tracker_factory`` (when given).
 
     Who owns what: the caller owns the sources and the sinks. It opens the sources before :meth:`run` and
     closes both afterwards (:class:`edgecv.service.runner.Runner` does, against the stop deadline); the
@@ -103,31 +112,39 @@ class Pipeline:
     def __init__(
         self,
         detector: Detector,
-        sources: list[FrameSource],
+        cameras: Sequence[Camera | FrameSource],
         sinks: list[Sink],
         *,
         max_frames: int | None = None,
         timings: StageTimes | None = None,
         tracker_factory: Callable[[], FrameTracker] | None = None,
     ) -> None:
-        if not sources:
-            raise ValueError("a pipeline needs at least one source")
+        if not cameras:
+            raise ValueError("a pipeline needs at least one camera")
+        self.cameras = [
+            c if isinstance(c, Camera) else Camera.of(c, tracker_factory() if tracker_factory else None)
+            for c in cameras
+        ]
+        names = [c.name for c in self.cameras]
+        if len(set(names)) != len(names):
+            raise ValueError(f"camera names must be unique, got {names}")
+        wrong = [c.name for c in self.cameras if c.source.source_id != c.name]
+        if wrong:
+            raise ValueError(f"sources must stamp their camera's name as source_id: {wrong}")
         self.detector = detector
-        self.sources = sources
+        self.sources = [c.source for c in self.cameras]
         self.sinks = sinks
         self.max_frames = max_frames
         self.timings = timings or StageTimes()
         self._stop = threading.Event()
         self._ran = False
-        self._jobs: queue.Queue[_Job | _End] = queue.Queue()
-        self._results: queue.Queue[tuple[Frame, list[np.ndarray], Transform] | None] = queue.Queue(maxsize=4)
+        self._jobs: RoundRobin[_Job | _End] = RoundRobin(len(self.cameras))
+        self._results: queue.Queue[_Result | _Closed | None] = queue.Queue(maxsize=4)
         self._errors: list[str] = []
         self._fatal: BaseException | None = None
         self.frames_out = 0
         self._interrupted = False
-        self._tracker_factory = tracker_factory
-        self._trackers: dict[str, FrameTracker] = {}
-        self._last_frames: dict[str, Frame] = {}
+        self._last_frames: dict[int, Frame] = {}
         self.progress = Heartbeats()  # heartbeats for a watchdog; see edgecv.service.watchdog
 
     # -- control ----------------------------------------------------------------------------------------
@@ -143,9 +160,16 @@ class Pipeline:
 
     # -- threads ----------------------------------------------------------------------------------------
 
-    def _capture(self, source: FrameSource) -> None:
+    def _time(self, camera: Camera, stage: str, seconds: float) -> None:
+        self.timings.add(stage, seconds)
+        camera.timings.add(stage, seconds)
+
+    def _capture(self, index: int) -> None:
+        camera = self.cameras[index]
+        source = camera.source
+        live = camera.live
         free: queue.Queue[np.ndarray] = queue.Queue()
-        for _ in range(BUFFERS_PER_SOURCE):
+        for _ in range(LIVE_BUFFERS if live else FILE_BUFFERS):
             free.put(self.detector.preprocessor.new_buffer())
         try:
             while not self._stop.is_set():
@@ -153,60 +177,76 @@ class Pipeline:
                     buffer = free.get(timeout=POLL_S)
                 except queue.Empty:
                     continue
-                frame = self._read(source)
+                frame = self._read(camera)
                 if frame is None:
                     free.put(buffer)
                     break
-                self.progress.frame = time.monotonic()
-                with self.timings.time("preprocess"):
-                    tensor, transform = self.detector.prepare(frame.image, buffer)
-                self._jobs.put(_Job(frame, tensor, transform, free))
+                camera.last_frame = self.progress.frame = time.monotonic()
+                start = time.perf_counter()
+                tensor, transform = self.detector.prepare(frame.image, buffer)
+                self._time(camera, "preprocess", time.perf_counter() - start)
+                replaced = self._jobs.put(index, _Job(frame, tensor, transform, free), newest_only=live)
+                if isinstance(replaced, _Job):
+                    free.put(replaced.tensor)
+                    camera.replaced += 1
         except SourceError as exc:
-            self._errors.append(f"source {source.name}: {exc}")
+            camera.error = (
+                f"camera {camera.name}: {exc}" if len(self.cameras) > 1 else f"source {source.name}: {exc}"
+            )
+            self._errors.append(camera.error)
         except BaseException as exc:  # reported on the caller's thread, never swallowed
             self._fatal = self._fatal or exc
             self._stop.set()
         finally:
-            self._jobs.put(_End(source.source_id))
+            camera.ended = True
+            self._jobs.put(index, _End())
+            self._jobs.end(index)
 
-    def _read(self, source: FrameSource) -> Frame | None:
+    def _read(self, camera: Camera) -> Frame | None:
         """Next frame, or None at the end of the source or when stopping."""
         start = time.perf_counter()
         try:
             while not self._stop.is_set():
                 try:
-                    return source.read(POLL_S)
+                    return camera.source.read(POLL_S)
                 except FrameTimeout:
                     continue  # a live source between frames; its grabber handles real losses
             return None
         finally:
-            self.timings.add("capture_wait", time.perf_counter() - start)
+            self._time(camera, "capture_wait", time.perf_counter() - start)
 
     def _post(self) -> None:
         try:
             while True:
                 item = self._results.get()
                 if item is None:
-                    self._finish_tracks()
                     return
-                frame, outputs, transform = item
-                with self.timings.time("decode_nms"):
-                    detections = self.detector.finish(outputs, transform)
+                if isinstance(item, _Closed):
+                    self._finish_tracks(item.camera)
+                    continue
+                camera = self.cameras[item.camera]
+                frame = item.frame
+                start = time.perf_counter()
+                if camera.params is None:
+                    detections = self.detector.finish(item.outputs, item.transform)
+                else:
+                    detections = self.detector.finish(item.outputs, item.transform, camera.params)
+                mark = time.perf_counter()
+                self._time(camera, "decode_nms", mark - start)
                 events: list[TrackEvent] = []
-                if self._tracker_factory is not None:
-                    tracker = self._trackers.get(frame.source_id)
-                    if tracker is None:
-                        tracker = self._trackers[frame.source_id] = self._tracker_factory()
-                    with self.timings.time("track"):
-                        detections, events = tracker.update(detections, frame.ts, frame.mono)
-                with self.timings.time("output"):
-                    for sink in self.sinks:
-                        sink.write_frame(frame, detections)
-                        if events:
-                            sink.write_events(frame, events)
-                self._last_frames[frame.source_id] = frame
-                self.frames_out += 1
+                if camera.tracker is not None:
+                    detections, events = camera.tracker.update(detections, frame.ts, frame.mono)
+                    self._time(camera, "track", time.perf_counter() - mark)
+                    mark = time.perf_counter()
+                for sink in self.sinks:
+                    sink.write_frame(frame, detections)
+                    if events:
+                        sink.write_events(frame, events)
                 self._last_out = time.perf_counter()
+                self._time(camera, "output", self._last_out - mark)
+                self._last_frames[item.camera] = frame
+                camera.frames += 1
+                self.frames_out += 1
                 if self.frames_out == 1:
                     self._first_out = self._last_out
         except BrokenPipeError:
@@ -219,14 +259,17 @@ class Pipeline:
             self._stop.set()
             self._drain_results()
 
-    def _finish_tracks(self) -> None:
-        """Close every open track when its source ends, so subscribers see an ``end`` for each ``new``."""
-        for source_id, tracker in self._trackers.items():
-            frame = self._last_frames[source_id]
-            events = tracker.finish(frame.ts)
-            if events:
-                for sink in self.sinks:
-                    sink.write_events(frame, events)
+    def _finish_tracks(self, index: int) -> None:
+        """Close every open track of a camera whose capture ended, so subscribers see an ``end`` for each
+        ``new``; the other cameras run on."""
+        tracker = self.cameras[index].tracker
+        frame = self._last_frames.get(index)
+        if tracker is None or frame is None:
+            return
+        events = tracker.finish(frame.ts)
+        if events:
+            for sink in self.sinks:
+                sink.write_events(frame, events)
 
     def _drain_results(self) -> None:
         while self._results.get() is not None:
@@ -259,37 +302,39 @@ class Pipeline:
         post = threading.Thread(target=self._post, name="edgecv-post", daemon=True)
         post.start()
         captures = [
-            threading.Thread(target=self._capture, args=(source,), name=f"edgecv-capture-{i}", daemon=True)
-            for i, source in enumerate(self.sources)
+            threading.Thread(target=self._capture, args=(i,), name=f"edgecv-capture-{c.name}", daemon=True)
+            for i, c in enumerate(self.cameras)
         ]
         for thread in captures:
             thread.start()
-        active = len(captures)
         inferred = 0
         # The inference thread's loop is frame_wait + inference + handoff, timed back to back so the three
         # add up to its whole time: whatever is not "inference" is time the interpreter sat idle.
         mark = time.perf_counter()
         try:
-            while active:
-                try:
-                    job = self._jobs.get(timeout=POLL_S)
-                except queue.Empty:
-                    continue
+            while True:
+                taken = self._jobs.take(POLL_S)
+                if taken is DONE:
+                    break
+                if not isinstance(taken, tuple):
+                    continue  # nothing within POLL_S: look at the stop flag, wait again
+                index, job = taken
                 if isinstance(job, _End):
-                    active -= 1
+                    self._results.put(_Closed(index))
                     continue
                 if self.max_frames is not None and inferred >= self.max_frames:
                     job.free.put(job.tensor)  # captured before the stop took effect: not processed
                     continue
+                camera = self.cameras[index]
                 self.progress.inference_started = time.monotonic()
                 started = time.perf_counter()
                 self.timings.add("frame_wait", started - mark)
                 outputs = self.detector.infer(job.tensor)
                 finished = time.perf_counter()
-                self.timings.add("inference", finished - started)
+                self._time(camera, "inference", finished - started)
                 self.progress.inference_started = None
                 job.free.put(job.tensor)
-                self._results.put((job.frame, outputs, job.transform))
+                self._results.put(_Result(index, job.frame, outputs, job.transform))
                 mark = time.perf_counter()
                 self.timings.add("handoff", mark - finished)
                 inferred += 1
@@ -312,4 +357,5 @@ class Pipeline:
             sources={s.name: s.stats for s in self.sources},
             errors=list(self._errors),
             interrupted=self._interrupted,
+            cameras={c.name: c.summary(duration) for c in self.cameras},
         )

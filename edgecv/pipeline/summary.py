@@ -18,16 +18,23 @@ def peak_rss_mb() -> float:
 def summary_dict(result: RunResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``--summary-json`` object; ``extra`` carries the sinks' own counters (``{"mqtt": {...}}``)."""
     stats = list(result.sources.values())
+    dropped = (
+        sum(c.dropped_frames for c in result.cameras.values())
+        if result.cameras
+        else sum(s.dropped for s in stats)
+    )
     return {
         "frames": result.frames,
         "fps": round(result.fps, 2),
-        "dropped_frames": sum(s.dropped for s in stats),
+        "dropped_frames": dropped,
         "peak_rss_mb": peak_rss_mb(),
         "stages_ms": result.stages_ms,
         "duration_s": round(result.duration_s, 3),
         "source_failures": sum(s.failures for s in stats),
         "reconnects": sum(s.reconnects for s in stats),
         "errors": result.errors,
+        # Always, one entry for the one-camera shorthand: a consumer reads every run the same way.
+        "cameras": {name: camera.as_dict() for name, camera in result.cameras.items()},
         **(extra or {}),
     }
 
@@ -42,6 +49,17 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"  stages ms (mean/p95): {stages}")
     if summary["source_failures"] or summary["reconnects"]:
         lines.append(f"  source failures {summary['source_failures']}, reconnects {summary['reconnects']}")
+    cameras = summary.get("cameras") or {}
+    if len(cameras) > 1:
+        lines.append(
+            "  cameras: "
+            + ", ".join(
+                f"{name} {c['frames']} frames ({c['fps']:.1f} fps, {c['dropped_frames']} dropped"
+                + (f", {c['reconnects']} reconnects" if c["reconnects"] else "")
+                + ")"
+                for name, c in cameras.items()
+            )
+        )
     lines.extend(f"  error: {e}" for e in summary["errors"])
     mqtt = summary.get("mqtt") or {}
     if mqtt.get("spooled") or mqtt.get("undelivered"):

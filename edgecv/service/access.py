@@ -83,9 +83,10 @@ def needs(settings: Settings, config_path: str | Path | None) -> list[Need]:
     found.append(_need("model.path", settings.model.path or bundled.demo_model()))
     if settings.model.labels is not None:
         found.append(_need("model.labels", settings.model.labels))
-    uri = settings.source.uri
-    if uri and Path(uri).exists():
-        found.append(_need("source.uri", Path(uri)))
+    for name, camera in settings.camera_sections().items():
+        uri = camera.source.uri
+        if uri and Path(uri).exists():
+            found.append(_need(f"cameras.{name}.source.uri" if settings.cameras else "source.uri", Path(uri)))
     tls = settings.mqtt.tls
     for key, value in (("ca_file", tls.ca_file), ("cert_file", tls.cert_file), ("key_file", tls.key_file)):
         if value is not None:

@@ -10,11 +10,12 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 
-from ..config import Settings, load_settings
+from ..config import Settings, SourceConfig, load_settings
 from ..config.mqtt import MqttConfig
 from ..config.secrets import Redactor
 from ..errors import EXIT_INPUT, EXIT_RUNTIME, ConfigError, EdgecvError
@@ -44,7 +45,10 @@ def run_checks(config_path: str | None, overrides: dict[str, dict[str, Any]]) ->
     checks = [Check("config", "pass", str(config_path) if config_path else "defaults and environment")]
     checks.append(check_files(settings, config_path))
     frame: list[np.ndarray] = []
-    checks.append(_attempt("source", lambda: _source(settings, frame)))
+    # One row per camera of a cameras map ("camera front"); the shorthand's one camera is "source".
+    for name, camera in settings.camera_sections().items():
+        row = f"camera {name}" if settings.cameras else "source"
+        checks.append(_attempt(row, partial(_source, camera.source, frame, bool(settings.cameras))))
     checks.append(_attempt("model", lambda: _model(settings, frame[0] if frame else None)))
     mqtt = settings.mqtt
     if mqtt.host is None:
@@ -107,13 +111,15 @@ def _attempt(name: str, action: Callable[[], str]) -> Check:
         return Check(name, "fail", f"{type(exc).__name__}: {exc}", EXIT_RUNTIME)
 
 
-def _source(settings: Settings, out: list[np.ndarray]) -> str:
+def _source(section: SourceConfig, out: list[np.ndarray], named: bool) -> str:
+    """Open ``section``'s source and read one frame (appended to ``out``). ``named``: a camera of a cameras map,
+    which never falls back to the demo clip."""
     from .. import bundled
     from ..capture import FrameTimeout, open_source
 
     # Here a missing camera must fail, not be retried in the background as the service does.
-    config = settings.source.model_copy(update={"retry_open": False})
-    default = None if config.uri else str(bundled.demo_clip())
+    config = section.model_copy(update={"retry_open": False})
+    default = None if config.uri or named else str(bundled.demo_clip())
     source = open_source(config, default_uri=default)
     start = time.monotonic()
     try:

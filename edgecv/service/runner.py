@@ -2,9 +2,12 @@
 
 The order matters and is kept here, once:
 
-1. sources are built first, so a wrong path fails before the model takes seconds to load; then the
-   detector, the sinks ``output.sinks`` allows (plus ``--record``), the tracker and the pipeline;
-2. sources are opened (a camera that cannot be opened fails the start, unless ``source.retry_open``);
+1. every camera's source is built first, so a wrong path fails before the model takes seconds to load;
+   then the detector, the cameras (each with its detection parameters and tracker), the sinks
+   ``output.sinks`` allows (plus ``--record``) and the pipeline;
+2. sources are opened (a camera that cannot be opened fails the start, unless ``source.retry_open``, which
+   every live camera of a ``cameras`` map has unless told otherwise: one absent camera must not keep the
+   others from running);
 3. SIGINT/SIGTERM handlers go in: the first signal finishes the frame in flight and stops, a second one
    raises ``KeyboardInterrupt`` (stop waiting for that frame); the watchdog starts (sd_notify, health);
 4. the pipeline runs until its sources end, ``max_frames``, a signal or the watchdog stops it;
@@ -30,9 +33,9 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import EdgecvError
-from ..output.base import ClosesBy, Sink
+from ..output.base import ClosesBy, Sink, WatchesCameras
 from ..output.record import record_sink
-from ..pipeline.build import build_detector, build_sinks, build_sources, build_tracker_factory
+from ..pipeline.build import build_cameras, build_detector, build_sinks, build_sources
 from ..pipeline.loop import Pipeline, RunResult
 from ..pipeline.summary import summary_dict
 from ..pipeline.timing import StageTimes
@@ -78,22 +81,21 @@ class Runner:
         settings = self.settings
         sources = build_sources(settings)
         detector = build_detector(settings)
-        tracker_factory = build_tracker_factory(settings, detector)
-        recording = record_sink(self.record, detector.labels, len(sources) > 1) if self.record else None
+        cameras = build_cameras(settings, detector, sources)
+        recording = record_sink(self.record, detector.labels) if self.record else None
         timings = StageTimes()
-        sinks = build_sinks(settings, detector, sources, timings)
+        sinks = build_sinks(settings, detector, cameras, timings)
         if recording is not None:
             sinks.append(recording)
-        pipeline = Pipeline(
-            detector,
-            sources,
-            sinks,
-            max_frames=self.max_frames,
-            timings=timings,
-            tracker_factory=tracker_factory,
+        pipeline = Pipeline(detector, cameras, sinks, max_frames=self.max_frames, timings=timings)
+        # sd_notify (READY, WATCHDOG, STATUS, STOPPING) when run by systemd; health checks always. Sinks
+        # that report each camera's state (MQTT availability) hear it from the watchdog, which decides it.
+        watchdog = ServiceWatchdog(
+            pipeline,
+            settings.service,
+            on_fatal=self._on_fatal(pipeline),
+            on_camera=[sink.camera_state for sink in sinks if isinstance(sink, WatchesCameras)],
         )
-        # sd_notify (READY, WATCHDOG, STATUS, STOPPING) when run by systemd; health checks always.
-        watchdog = ServiceWatchdog(pipeline, sources, settings.service, on_fatal=self._on_fatal(pipeline))
         try:
             for source in sources:
                 source.open()

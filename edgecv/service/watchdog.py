@@ -26,11 +26,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..capture.base import FrameSource
 from ..clock import CLOCK, ClockWatch
 from ..config.service import ServiceConfig
+from ..pipeline.camera import Camera
 from ..pipeline.heartbeats import Heartbeats
 from .notify import Notifier
 
@@ -39,29 +40,56 @@ log = logging.getLogger(__name__)
 TICK_S = 0.2  # how often the state is assessed; pings and status go out on their own periods
 
 
+@dataclass(frozen=True)
+class CameraState:
+    """One camera as the watchdog sees it: ``kind`` is running, starting, waiting (never opened yet,
+    retrying), reconnecting (lost, retrying), stalled (no frame for ``service.stall_s``), ended or failed."""
+
+    camera: Camera
+    kind: str
+    detail: str | None
+
+    def describe(self) -> str:
+        """``front running 10.0 fps``, ``garage reconnecting (lost 12 s ago)``."""
+        if not self.detail:
+            return f"{self.camera.name} {self.kind}"
+        if self.kind == "running":
+            return f"{self.camera.name} running {self.detail}"
+        return f"{self.camera.name} {self.kind} ({self.detail})"
+
+
 class Watched(Protocol):
     """What the watchdog reads of a pipeline."""
 
     progress: Heartbeats
     frames_out: int
 
+    @property
+    def cameras(self) -> Sequence[Camera]: ...
+
 
 class ServiceWatchdog:
+    """``on_camera`` are called (from the watchdog's thread) with a camera's name and whether its frames
+    flow, once per camera when the loop starts and again on every change: the one place that decides it,
+    so MQTT availability and ``STATUS=`` never disagree."""
+
     def __init__(
         self,
         pipeline: Watched,
-        sources: Sequence[FrameSource],
         config: ServiceConfig,
         notifier: Notifier | None = None,
         on_fatal: Callable[[str], None] | None = None,
         clock: ClockWatch = CLOCK,
+        on_camera: Sequence[Callable[[str, bool], None]] = (),
     ) -> None:
         self._pipeline = pipeline
         self._clock = clock
-        self._sources = sources
+        self._cameras = list(pipeline.cameras)
         self._config = config
         self.notifier = notifier or Notifier()
         self._on_fatal = on_fatal
+        self._on_camera = list(on_camera)
+        self._flowing: dict[str, bool] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failure: str | None = None  # why the service gave up, once it has
@@ -71,7 +99,8 @@ class ServiceWatchdog:
         self.stalled_s = 0.0  # total seconds spent stalled (closed stalls)
         self._stall_start: float | None = None
         self._fps: float | None = None
-        self._fps_mark: tuple[float, int] | None = None
+        self._camera_fps: dict[str, float] = {}
+        self._fps_mark: tuple[float, int, dict[str, int]] | None = None
         self._stopped_at: float | None = None
 
     # -- control ----------------------------------------------------------------------------------------
@@ -164,34 +193,96 @@ class ServiceWatchdog:
             self.stalled_s += took
             self._stall_start = None
             log.info("frames flow again after %.1f s", took)
+        # Every camera stalled past the deadline (the last frame of any of them is that old): give up.
         if stalled and config.recovery_deadline_s is not None and idle > config.recovery_deadline_s:
             return self._set("failed"), (
                 f"no frame for {idle:.0f} s (service.recovery_deadline_s = {config.recovery_deadline_s:g}): "
                 "giving up so that systemd restarts edgecv"
             )
-        # Read once per source: a grabber thread may clear it between a test and a use.
-        lost = [(s.name, lost_at) for s in self._sources if (lost_at := s.lost_since) is not None]
-        if lost:
-            name, since = lost[0]
-            if progress.frame is None:
-                return self._set(f"waiting: for {name}, unavailable for {now - since:.0f} s, retrying"), None
-            return self._set(f"reconnecting: {name}, lost {now - since:.0f} s ago"), None
-        if stalled:
-            return self._set(f"stalled: no frame for {idle:.0f} s"), None
-        fps = self._rate(now)
-        rate = f"{fps:.1f} fps, " if fps is not None else ""
-        return self._set(f"running: {rate}{self._pipeline.frames_out} frames"), None
+        self._rate(now)
+        states = [self._camera_state(camera, now) for camera in self._cameras]
+        self._report_flowing(states)
+        if len(self._cameras) == 1:
+            return self._set(self._one_camera(states[0], now, idle, stalled)), None
+        return self._set(self._several(states, idle, stalled)), None
 
-    def _rate(self, now: float) -> float | None:
-        """FPS over the last couple of seconds (None until measured): steady to read, recent enough to mean now."""
+    def _camera_state(self, camera: Camera, now: float) -> CameraState:
+        """One camera's state now (its source's loss time read once: a grabber may clear it meanwhile)."""
+        lost_at = camera.source.lost_since
+        idle = camera.idle_s(now)
+        if camera.ended:
+            return CameraState(camera, "failed" if camera.error else "ended", None)
+        if lost_at is not None:
+            if camera.last_frame is None:
+                return CameraState(camera, "waiting", f"unavailable for {now - lost_at:.0f} s, retrying")
+            return CameraState(camera, "reconnecting", f"lost {now - lost_at:.0f} s ago")
+        if idle is None:
+            return CameraState(camera, "starting", None)
+        if idle > self._config.stall_s:
+            return CameraState(camera, "stalled", f"no frame for {idle:.0f} s")
+        fps = self._camera_fps.get(camera.name)
+        return CameraState(camera, "running", f"{fps:.1f} fps" if fps is not None else None)
+
+    def _one_camera(self, state: CameraState, now: float, idle: float, stalled: bool) -> str:
+        """The one camera's state in the words ``STATUS=`` has always used for it."""
+        name = state.camera.source.name
+        if state.kind == "waiting":
+            return f"waiting: for {name}, {state.detail}"
+        if state.kind == "reconnecting":
+            return f"reconnecting: {name}, {state.detail}"
+        if stalled:
+            return f"stalled: no frame for {idle:.0f} s"
+        return f"running: {self._totals()}"
+
+    def _several(self, states: list[CameraState], idle: float, stalled: bool) -> str:
+        """The process's state, then each camera's: ``running: 20.1 fps, 1200 frames; front running 10.0
+        fps, garage reconnecting (lost 12 s ago)``. Running while any camera's frames flow."""
+        kinds = {state.kind for state in states}
+        if "running" in kinds:
+            head = f"running: {self._totals()}"
+        elif stalled:
+            head = f"stalled: no frame for {idle:.0f} s"
+        elif kinds <= {"waiting", "starting"} and self._pipeline.progress.frame is None:
+            head = "waiting: no camera has sent a frame yet"
+        elif "reconnecting" in kinds or "waiting" in kinds:
+            head = "reconnecting: no camera is sending frames"
+        else:
+            head = f"running: {self._totals()}"
+        return f"{head}; {', '.join(state.describe() for state in states)}"
+
+    def _totals(self) -> str:
+        rate = f"{self._fps:.1f} fps, " if self._fps is not None else ""
+        return f"{rate}{self._pipeline.frames_out} frames"
+
+    def _report_flowing(self, states: list[CameraState]) -> None:
+        for state in states:
+            name, flowing = state.camera.name, state.kind == "running"
+            if self._flowing.get(name) == flowing:
+                continue
+            if name in self._flowing and len(self._cameras) > 1:
+                log.info("camera %s: %s", name, "frames flow" if flowing else state.kind)
+            self._flowing[name] = flowing
+            for callback in self._on_camera:
+                try:
+                    callback(name, flowing)
+                except Exception:  # a sink's bug must not silence the watchdog
+                    log.exception("reporting camera %s's state failed", name)
+
+    def _rate(self, now: float) -> None:
+        """FPS over the last couple of seconds, of the run and of each camera (unset until measured): steady
+        to read, recent enough to mean now."""
         frames = self._pipeline.frames_out
+        per_camera = {camera.name: camera.frames for camera in self._cameras}
         if self._fps_mark is None:
-            self._fps_mark = (now, frames)
+            self._fps_mark = (now, frames, per_camera)
         elif now - self._fps_mark[0] >= min(self._config.status_interval_s, 2.0):
-            mark_time, mark_frames = self._fps_mark
-            self._fps = (frames - mark_frames) / (now - mark_time)
-            self._fps_mark = (now, frames)
-        return self._fps
+            mark_time, mark_frames, mark_cameras = self._fps_mark
+            elapsed = now - mark_time
+            self._fps = (frames - mark_frames) / elapsed
+            self._camera_fps = {
+                name: (count - mark_cameras.get(name, 0)) / elapsed for name, count in per_camera.items()
+            }
+            self._fps_mark = (now, frames, per_camera)
 
     def _set(self, state: str) -> str:
         self.state = state.split(":", 1)[0]

@@ -51,7 +51,6 @@ def test_pings_stop_when_inference_hangs_past_its_deadline(notify_socket, loopin
     fatal: list[str] = []
     watchdog = ServiceWatchdog(
         pipeline,
-        [source],
         ServiceConfig(inference_deadline_s=1.0),
         Notifier({"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "400000"}),
         on_fatal=fatal.append,

@@ -1,0 +1,118 @@
+"""One camera of a run: its source, detection parameters, tracker, counters and stage timings.
+
+A run is a set of named cameras sharing one detector (one model, one interpreter: a Coral can be opened by
+one process only). Everything that belongs to a camera lives here, so nothing about one camera is stored on
+an object the others share: the detector holds only what never changes, and each camera's frames carry
+their own transform (see :mod:`edgecv.detect.preprocess`).
+
+Counters are written by the run loop's threads (frames by the post thread, ``replaced`` by the camera's
+capture thread, ``last_frame`` by the capture thread) and read by the watchdog and the sinks: each is one
+attribute written by one thread, so readers take no lock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..capture.base import FrameSource
+from ..detect.detector import DetectParams
+from ..detections import Detections
+from ..track.events import TrackEvent
+from .timing import StageTimes
+
+
+class FrameTracker(Protocol):
+    """What the post thread needs of a tracker (one per camera: tracks never cross cameras)."""
+
+    def update(
+        self, detections: Detections, ts: float, mono: float | None = None
+    ) -> tuple[Detections, list[TrackEvent]]:
+        """Detections of one frame captured at wall time ``ts`` and monotonic time ``mono`` → the same with
+        ``track_ids``, and events. Durations are measured on ``mono`` (see :class:`~edgecv.frame.Frame`)."""
+        ...
+
+    def finish(self, ts: float) -> list[TrackEvent]:
+        """The source ended: events that close every open track."""
+        ...
+
+
+@dataclass(frozen=True)
+class CameraSummary:
+    """A camera's share of a run, for the run summary (``cameras: {name: ...}``)."""
+
+    frames: int
+    fps: float
+    dropped_frames: int
+    reconnects: int
+    failures: int
+    error: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "frames": self.frames,
+            "fps": round(self.fps, 2),
+            "dropped_frames": self.dropped_frames,
+            "reconnects": self.reconnects,
+            "source_failures": self.failures,
+            "error": self.error,
+        }
+
+
+class Camera:
+    """A named source with what the run keeps for it alone.
+
+    ``params`` are its detection parameters (``None``: the detector's own); ``tracker`` its tracker
+    (``None``: not tracked). The source's frames must carry ``source_id == name``: sinks name the camera by
+    it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        source: FrameSource,
+        *,
+        params: DetectParams | None = None,
+        tracker: FrameTracker | None = None,
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.params = params
+        self.tracker = tracker
+        self.timings = StageTimes()
+        self.frames = 0  # frames through the whole pipeline (inferred, decoded, output)
+        self.replaced = 0  # prepared for inference, then replaced by a newer frame of this camera
+        self.last_frame: float | None = None  # time.monotonic() a frame was last read from the source
+        self.ended = False  # its capture is over: the source ended, failed, or the run stopped
+        self.error: str | None = None  # why the source failed, when it did
+
+    @classmethod
+    def of(cls, source: FrameSource, tracker: FrameTracker | None = None) -> Camera:
+        """A plain source as a camera named by its ``source_id``, with the detector's parameters."""
+        return cls(source.source_id, source, tracker=tracker)
+
+    @property
+    def live(self) -> bool:
+        return bool(self.source.live)
+
+    @property
+    def dropped_frames(self) -> int:
+        """Frames captured but never inferred: replaced in the source's grabber, or after preprocessing."""
+        return self.source.stats.dropped + self.replaced
+
+    def idle_s(self, now: float | None = None) -> float | None:
+        """Seconds since the last frame was read (``None`` before the first)."""
+        last = self.last_frame
+        return None if last is None else (time.monotonic() if now is None else now) - last
+
+    def summary(self, duration_s: float) -> CameraSummary:
+        stats = self.source.stats
+        return CameraSummary(
+            frames=self.frames,
+            fps=self.frames / duration_s if duration_s > 0 else 0.0,
+            dropped_frames=self.dropped_frames,
+            reconnects=stats.reconnects,
+            failures=stats.failures,
+            error=self.error,
+        )
