@@ -1,0 +1,167 @@
+"""Scene rules of a camera: ``zones``, ``lines``, ``masks``, ``motion`` and the ``detect.filters`` bounds.
+
+Coordinates are pixels of the source frame, or fractions of its width and height with ``units: relative``.
+Whether a polygon or line lies in the frame is known only once the frame size is (:func:`edgecv.scene.rules`
+warns then, naming it).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from pydantic import Field, field_validator, model_validator
+
+from ..scene.geometry import ANCHORS
+from .sections import Section
+
+Point = tuple[float, float]
+AnchorName = Literal["bottom_center", "center", "top_center", "bottom_left", "bottom_right"]
+ANCHOR_ABOUT = (
+    "The point of a box the rule looks at: bottom_center (where a person stands), center, top_center, "
+    "bottom_left or bottom_right."
+)
+UNITS_ABOUT = "pixels: coordinates in source-frame pixels; relative: fractions (0-1) of its width and height."
+assert set(ANCHORS) == set(get_args(AnchorName))  # one list of anchors: geometry's
+
+
+def _check_relative(points: list[Point], units: str, what: str) -> None:
+    if units == "relative" and any(not (0 <= c <= 1) for p in points for c in p):
+        raise ValueError(f"{what} with units: relative takes fractions from 0 to 1, found {points}")
+
+
+class ZoneConfig(Section):
+    polygon: list[Point] = Field(
+        min_length=3, description="The zone's corners [[x, y], ...] in order (at least three)."
+    )
+    units: Literal["pixels", "relative"] = Field("pixels", description=UNITS_ABOUT)
+    anchor: AnchorName = Field("bottom_center", description=ANCHOR_ABOUT)
+    classes: list[str] | None = Field(
+        None, description="Only these classes (names) can be in the zone; all when omitted."
+    )
+    min_score: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="A detection under this score is no evidence for or against the zone (it neither enters "
+        "nor leaves on it).",
+    )
+    inertia_s: float = Field(
+        0.5,
+        ge=0,
+        description="A track enters after its anchor has been inside this long, and exits after being "
+        "outside as long. Higher debounces boxes that flicker across an edge; 0 reacts on the first frame.",
+    )
+    loiter_s: float | None = Field(
+        None,
+        gt=0,
+        description="A loiter event fires once per stay after this long inside; none when omitted.",
+    )
+
+    @model_validator(mode="after")
+    def _relative(self) -> ZoneConfig:
+        _check_relative(self.polygon, self.units, "a zone polygon")
+        return self
+
+
+class LineConfig(Section):
+    points: list[Point] = Field(
+        min_length=2,
+        max_length=2,
+        description="[[x1, y1], [x2, y2]]: the directed segment. 'in' is a crossing to the side where "
+        "(x2-x1)(y-y1) - (y2-y1)(x-x1) > 0 (x right, y down): for a line drawn top to bottom, the left.",
+    )
+    units: Literal["pixels", "relative"] = Field("pixels", description=UNITS_ABOUT)
+    anchor: AnchorName = Field("bottom_center", description=ANCHOR_ABOUT)
+    classes: list[str] | None = Field(
+        None, description="Only these classes (names) are counted; all when omitted."
+    )
+    margin: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Hysteresis: a track changes side only once its anchor is this fraction of its box height "
+        "beyond the line. Higher ignores more jitter; too high misses people who barely step over.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> LineConfig:
+        if self.points[0] == self.points[1]:
+            raise ValueError(f"a line needs two distinct points, found {self.points[0]} twice")
+        _check_relative(self.points, self.units, "a line")
+        return self
+
+
+class MaskConfig(Section):
+    polygon: list[Point] = Field(
+        min_length=3, description="Detections anchored inside are dropped before tracking."
+    )
+    units: Literal["pixels", "relative"] = Field("pixels", description=UNITS_ABOUT)
+    anchor: AnchorName = Field("bottom_center", description=ANCHOR_ABOUT)
+
+    @model_validator(mode="after")
+    def _relative(self) -> MaskConfig:
+        _check_relative(self.polygon, self.units, "a mask polygon")
+        return self
+
+
+class SizeFilterConfig(Section):
+    min_area: float = Field(
+        0.0, ge=0, description="Smallest box area: pixels, or a fraction of the frame below 1."
+    )
+    max_area: float | None = Field(
+        None, gt=0, description="Largest box area: pixels, or a fraction of the frame up to 1."
+    )
+    min_ratio: float = Field(0.0, ge=0, description="Smallest width / height.")
+    max_ratio: float | None = Field(None, gt=0, description="Largest width / height.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SizeFilterConfig:
+        if self.max_ratio is not None and self.max_ratio < self.min_ratio:
+            raise ValueError(f"max_ratio {self.max_ratio} is below min_ratio {self.min_ratio}")
+        return self
+
+
+class MotionConfig(Section):
+    enabled: bool = Field(False, description="Skip the detector on frames where nothing moves.")
+    threshold: float = Field(
+        25,
+        gt=0,
+        lt=255,
+        description="Brightness change (0-255) that makes a pixel 'changed'. Higher ignores flicker and "
+        "compression noise; lower sees low-contrast movement.",
+    )
+    min_area: float = Field(
+        0.002,
+        gt=0,
+        description="Changed area that means motion: pixels, or a fraction of the frame below 1.",
+    )
+    max_skip_s: float = Field(
+        5.0, gt=0, description="Run a full detection at least this often, moving or not."
+    )
+    masks: list[MaskConfig] = Field(
+        default_factory=list, description="Regions where change is ignored (clock overlays, trees in wind)."
+    )
+
+
+class SceneConfig(Section):
+    """One camera's rules (the top level for the one-camera shorthand, or under ``cameras.<name>``)."""
+
+    zones: dict[str, ZoneConfig] = Field(default_factory=dict, description="Named zones.")
+    lines: dict[str, LineConfig] = Field(default_factory=dict, description="Named counting lines.")
+    masks: list[MaskConfig] = Field(
+        default_factory=list, description="Detections anchored in these are dropped."
+    )
+    motion: MotionConfig = Field(default_factory=MotionConfig)
+    filters: dict[str, SizeFilterConfig] = Field(
+        default_factory=dict, description="detect.filters: per-class size bounds, keyed by class name."
+    )
+
+    @field_validator("zones", "lines")
+    @classmethod
+    def _names(cls, value: dict[str, object]) -> dict[str, object]:
+        for name in value:
+            if not name or "/" in name or "+" in name or "#" in name:
+                raise ValueError(
+                    f"rule name {name!r} must be non-empty without '/', '+' or '#' (MQTT topic level)"
+                )
+        return value

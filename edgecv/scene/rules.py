@@ -1,0 +1,116 @@
+"""One camera's rules built from its config once the frame size is known: class names resolved to the
+model's ids, relative units to pixels, and a warning naming every polygon or line outside the frame."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config.scene import SceneConfig
+from ..labels import Labels
+from .filters import DetectionFilter, MaskRule, SizeRule
+from .geometry import outside_frame, to_pixels
+from .lines import LineRule, Lines
+from .motion import MotionDetector, MotionGate
+from .zones import ZoneRule, Zones
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SceneRules:
+    zones: Zones
+    lines: Lines
+    filter: DetectionFilter
+    motion: MotionDetector | None
+    gate: MotionGate | None
+    warnings: list[str]
+
+
+def _class_ids(names: Sequence[str] | None, labels: Labels, rule: str) -> tuple[int, ...] | None:
+    if names is None:
+        return None
+    ids = []
+    for name in names:
+        class_id = labels.id_of(name)
+        if class_id is None:
+            raise ValueError(
+                f"{rule}: class {name!r} is not in {labels.origin}; use one of the model's class names"
+            )
+        ids.append(class_id)
+    return tuple(ids)
+
+
+def _area(value: float | None, frame: int) -> float:
+    if value is None:
+        return np.inf
+    return value * frame if value <= 1 else value
+
+
+def build_rules(scene: SceneConfig, labels: Labels, width: int, height: int, camera: str = "") -> SceneRules:
+    """The rules of ``camera`` for ``width`` x ``height`` frames; logs (and returns) the geometry warnings."""
+    where = f"camera {camera}: " if camera else ""
+    warnings: list[str] = []
+
+    def pixels(points: Sequence[tuple[float, float]], units: str, what: str) -> np.ndarray:
+        out = to_pixels(points, units, width, height)  # type: ignore[arg-type]  # units is a validated Literal
+        if outside_frame(out, width, height):
+            warnings.append(f"{where}{what} reaches outside the {width}x{height} frame: {out.tolist()}")
+        return out
+
+    num_classes = max(len(labels), 1)
+    zones = [
+        ZoneRule(
+            name,
+            pixels(z.polygon, z.units, f"zone {name!r}"),
+            z.anchor,
+            _class_ids(z.classes, labels, f"{where}zone {name!r}"),
+            z.min_score,
+            z.inertia_s,
+            z.loiter_s,
+        )
+        for name, z in scene.zones.items()
+    ]
+    lines = [
+        LineRule(
+            name,
+            pixels(ln.points, ln.units, f"line {name!r}"),
+            ln.anchor,
+            _class_ids(ln.classes, labels, f"{where}line {name!r}"),
+            ln.margin,
+        )
+        for name, ln in scene.lines.items()
+    ]
+    masks = [MaskRule(pixels(m.polygon, m.units, f"mask {k}"), m.anchor) for k, m in enumerate(scene.masks)]
+    frame = width * height
+    sizes = {}
+    for name, f in scene.filters.items():
+        ids = _class_ids([name], labels, f"{where}detect.filters")
+        assert ids is not None
+        sizes[ids[0]] = SizeRule(
+            _area(f.min_area, frame) if f.min_area else 0.0,
+            _area(f.max_area, frame),
+            f.min_ratio,
+            np.inf if f.max_ratio is None else f.max_ratio,
+        )
+    motion = gate = None
+    if scene.motion.enabled:
+        motion_masks = [
+            pixels(m.polygon, m.units, f"motion mask {k}") for k, m in enumerate(scene.motion.masks)
+        ]
+        m = scene.motion
+        motion = MotionDetector(width, height, m.threshold, m.min_area, masks=motion_masks)
+        gate = MotionGate(m.max_skip_s)
+    for warning in warnings:
+        log.warning(warning)
+    return SceneRules(
+        Zones(zones, width, height, num_classes),
+        Lines(lines, num_classes),
+        DetectionFilter(masks, sizes, num_classes, width, height),
+        motion,
+        gate,
+        warnings,
+    )

@@ -1,0 +1,113 @@
+"""Line crossing semantics on hand-built trajectories: sign, hysteresis, extent, lost-and-returned."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgecv.scene.lines import IN, OUT, LineRule, Lines
+
+from .helpers import person, tracked
+
+DOOR = np.array([[240, 90], [240, 360]], np.float32)  # drawn top to bottom: in = towards the left
+
+
+def run(lines: Lines, xs: list[float], y: float = 200.0, track_id: int = 1) -> list[tuple[str, str | None]]:
+    out = []
+    for k, x in enumerate(xs):
+        for e in lines.update(tracked([person(x, y)], [track_id]), ts=float(k)):
+            out.append((e.rule, e.direction))
+    return out
+
+
+def test_top_to_bottom_line_counts_leftward_as_in() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 280, 260, 230, 210, 190]) == [("door", "in")]
+    assert lines.counts[0, IN, 0] == 1 and lines.counts[0, OUT, 0] == 0
+
+
+def test_rightward_is_out_and_reversed_line_swaps_direction() -> None:
+    lines = Lines([LineRule("door", DOOR), LineRule("back", DOOR[::-1].copy())], num_classes=1)
+    assert run(lines, [190, 210, 230, 260, 280, 300]) == [("door", "out"), ("back", "in")]
+
+
+def test_sign_formula_matches_issue() -> None:
+    # (x2-x1)(y-y1) - (y2-y1)(x-x1) > 0 is "in", for an arbitrary diagonal line.
+    pts = np.array([[100, 100], [300, 250]], np.float32)
+    (x1, y1), (x2, y2) = pts
+    lines = Lines([LineRule("d", pts)], num_classes=1)
+    start, end = (250, 120), (150, 230)
+    assert (x2 - x1) * (end[1] - y1) - (y2 - y1) * (end[0] - x1) > 0
+    events = []
+    for k, t in enumerate(np.linspace(0, 1, 12)):
+        x, y = start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])
+        events += lines.update(tracked([person(x, y)], [3]), ts=float(k))
+    assert [(e.direction, e.track_id) for e in events] == [("in", 3)]
+
+
+def test_jitter_over_the_line_counts_once() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    # margin 0.1 x 60 px height = 6 px band; the anchor wobbles +-4 px around x = 240 many times.
+    wobble = [244, 236, 243, 237, 244, 236, 245, 235]
+    assert run(lines, [300, 270, *wobble, 220, 200]) == [("door", "in")]
+
+
+def test_jitter_without_a_real_crossing_counts_nothing() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 260, 244, 236, 244, 237, 250, 280]) == []
+
+
+def test_crossing_back_counts_both_ways() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 260, 220, 200, 220, 260, 300]) == [("door", "in"), ("door", "out")]
+
+
+def test_crossing_outside_the_segment_extent_is_not_counted() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 260, 220, 200], y=420) == []  # below the segment's lower end (y = 360)
+    # and the side it reached counts: coming back through the segment is an out.
+    lines2 = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = []
+    for k, (x, y) in enumerate([(300, 420), (200, 420), (200, 200), (300, 200)]):
+        events += lines2.update(tracked([person(x, y)], [1]), ts=float(k))
+    assert [e.direction for e in events] == ["out"]
+
+
+def test_lost_on_one_side_returned_on_the_other_counts() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = lines.update(tracked([person(300, 200)], [7]), ts=0.0)
+    for k in range(1, 5):  # track 7 unseen (occluded); another track elsewhere
+        events += lines.update(tracked([person(400, 100)], [8]), ts=float(k))
+    events += lines.update(tracked([person(180, 210)], [7]), ts=5.0)
+    assert [(e.track_id, e.direction) for e in events] == [(7, "in")]
+
+
+def test_many_tracks_and_lines_at_once_and_classes() -> None:
+    horizontal = np.array([[0, 200], [640, 200]], np.float32)  # left to right: in = downwards
+    lines = Lines(
+        [LineRule("door", DOOR, class_ids=(0,)), LineRule("road", horizontal, class_ids=(2,))], num_classes=3
+    )
+    events = []
+    for k in range(8):
+        boxes = [person(300 - 20 * k, 150), person(100, 160 + 10 * k), person(500, 160 + 10 * k)]
+        events += lines.update(tracked(boxes, [1, 2, 3], classes=[0, 2, 0]), ts=float(k))
+    assert sorted((e.rule, e.track_id, e.direction) for e in events) == [("door", 1, "in"), ("road", 2, "in")]
+    assert lines.counts[1, IN, 2] == 1 and lines.counts.sum() == 2
+
+
+def test_ended_tracks_are_forgotten() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    run(lines, [300, 280], track_id=4)
+    lines.end(np.array([4]))
+    assert len(lines.table) == 0 and lines.side.shape == (0, 1)
+
+
+def test_untracked_detections_are_ignored() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    for k, x in enumerate([300, 260, 220, 200]):
+        assert lines.update(tracked([person(x, 200)], [-1]), ts=float(k)) == []
+
+
+def test_equal_points_are_refused() -> None:
+    with pytest.raises(ValueError, match="two distinct points"):
+        Lines([LineRule("bad", np.array([[1, 1], [1, 1]], np.float32))], num_classes=1)
