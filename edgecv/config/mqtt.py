@@ -268,9 +268,14 @@ class MqttConfig(Section):
         """``spool_dir``, or its default for where edgecv runs (see :func:`default_spool_root`)."""
         return self.spool_dir if self.spool_dir is not None else default_spool_root()
 
+    @property
+    def device_spool_dir(self) -> Path:
+        """``<spool_root>/<device>``: the spools of this device's cameras are below it."""
+        return self.spool_root / _path_level(self.device)
+
     def camera_spool_dir(self, camera: str) -> Path:
         """A camera's own spool: ``<spool_root>/<device>/<camera>``, so cameras never share one."""
-        return self.spool_root / _path_level(self.device) / _path_level(camera)
+        return self.device_spool_dir / _path_level(camera)
 
     @property
     def effective_client_id(self) -> str:

@@ -1,16 +1,20 @@
-"""Home Assistant MQTT discovery: a count sensor and a presence binary sensor per configured label.
+"""Home Assistant MQTT discovery: a device per camera, with a count sensor and a presence binary sensor per
+configured label.
 
-Entities read the retained ``counts/<label>`` topic (presence is ``count > 0``) and share the availability
-topic, so Home Assistant greys them out when the device goes offline. Entities of labels that left the
-config are removed by publishing an empty retained config: on connect we subscribe to our own config
-topics, and every retained config that is not in the current set is cleared, whichever run created it.
+Entities read the retained ``counts/<label>`` topic (presence is ``count > 0``) and are available only while
+both the process (``<prefix>/<device>/availability``, which carries the last will) and their camera
+(``<prefix>/<device>/<camera>/availability``: its frames flow) say ``online`` (``availability_mode: all``):
+Home Assistant greys out one camera's entities when that camera is lost, and every camera's when the process
+goes. Entities of labels that left the config are removed by publishing an empty retained config: on
+connect we subscribe to our own config topics, and every retained config that is not in the current set is
+cleared, whichever run created it.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .. import __version__
 from .topics import Topics
@@ -23,40 +27,57 @@ def _object_id(text: str) -> str:
 
 
 class Discovery:
-    def __init__(self, prefix: str, topics: Topics, labels: list[str]) -> None:
+    """The configs of every camera in ``cameras`` (their topics), each camera a device of its own."""
+
+    def __init__(self, prefix: str, cameras: Sequence[Topics], labels: list[str]) -> None:
         self.prefix = prefix
-        self.topics = topics
-        self.node = _object_id(f"edgecv_{topics.device}_{topics.camera}")
+        self.cameras = list(cameras)
         self.labels = list(dict.fromkeys(labels))
-        self.configs = self._configs()
+        self.configs: dict[str, bytes] = {}
+        for topics in self.cameras:
+            self.configs.update(self._configs(topics))
+
+    @staticmethod
+    def node(topics: Topics) -> str:
+        """The camera's node id and device identifier (the same as before several cameras, so a camera's
+        existing entities are kept)."""
+        return _object_id(f"edgecv_{topics.device}_{topics.camera}")
 
     @property
     def subscriptions(self) -> list[str]:
-        return [f"{self.prefix}/{component}/{self.node}/+/config" for component in COMPONENTS]
+        return [
+            f"{self.prefix}/{component}/{self.node(topics)}/+/config"
+            for topics in self.cameras
+            for component in COMPONENTS
+        ]
 
-    def _device(self) -> dict:
+    @staticmethod
+    def _device(topics: Topics) -> dict:
         return {
-            "identifiers": [self.node],
-            "name": f"edgecv {self.topics.device} {self.topics.camera}",
+            "identifiers": [Discovery.node(topics)],
+            "name": f"edgecv {topics.device} {topics.camera}",
             "manufacturer": "edgecv",
             "model": "edgecv detector",
             "sw_version": __version__,
         }
 
-    def _configs(self) -> dict[str, bytes]:
+    def _configs(self, topics: Topics) -> dict[str, bytes]:
+        node = self.node(topics)
         out: dict[str, bytes] = {}
         for label in self.labels:
             object_id = _object_id(label)
             common = {
-                "state_topic": self.topics.count(label),
-                "availability_topic": self.topics.availability,
-                "payload_available": "online",
-                "payload_not_available": "offline",
-                "device": self._device(),
+                "state_topic": topics.count(label),
+                "availability": [
+                    {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
+                    for topic in (topics.device_availability, topics.availability)
+                ],
+                "availability_mode": "all",
+                "device": self._device(topics),
             }
             sensor = {
                 "name": f"{label} count",
-                "unique_id": f"{self.node}_{object_id}_count",
+                "unique_id": f"{node}_{object_id}_count",
                 "value_template": "{{ value_json.count }}",
                 "unit_of_measurement": "objects",
                 "state_class": "measurement",
@@ -64,13 +85,13 @@ class Discovery:
             }
             binary = {
                 "name": f"{label} present",
-                "unique_id": f"{self.node}_{object_id}_present",
+                "unique_id": f"{node}_{object_id}_present",
                 "value_template": "{{ 'ON' if value_json.count > 0 else 'OFF' }}",
                 "device_class": "occupancy",
                 **common,
             }
-            out[f"{self.prefix}/sensor/{self.node}/{object_id}_count/config"] = json.dumps(sensor).encode()
-            out[f"{self.prefix}/binary_sensor/{self.node}/{object_id}_present/config"] = json.dumps(
+            out[f"{self.prefix}/sensor/{node}/{object_id}_count/config"] = json.dumps(sensor).encode()
+            out[f"{self.prefix}/binary_sensor/{node}/{object_id}_present/config"] = json.dumps(
                 binary
             ).encode()
         return out

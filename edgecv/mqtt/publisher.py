@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypedDict
 
 from ..config.mqtt import MqttConfig
@@ -30,6 +30,7 @@ from .client import MqttLink
 from .outbox import Message, MessageKind, Outbox
 from .payloads import OFFLINE, ONLINE
 from .spool import MB, Spool, SpoolUnusable
+from .spools import SpoolSet
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +54,24 @@ class DeliverySummary(TypedDict):
 
 
 class Publisher:
+    """The process's one connection. ``availability_topic`` carries its last will (``offline`` when the
+    broker loses us), ``online`` on every connect and ``offline`` at a clean close. ``spools`` maps each
+    camera's topic base to its name: events published under it are kept in that camera's spool."""
+
     def __init__(
         self,
         config: MqttConfig,
         availability_topic: str,
         on_message: Callable[[str, bytes, bool], None] | None = None,
+        spools: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.availability_topic = availability_topic
         self.outbox = Outbox(config.queue.max_messages, config.queue.max_bytes)
         self._spool_open_errors = 0
-        self.spool = self._open_spool(config) if config.spool else None
+        if spools is None:
+            spools = {f"{config.prefix}/{config.device}/{config.camera}": config.camera}
+        self.spool = self._open_spools(config, spools) if config.spool else None
         self.link = MqttLink(
             config,
             will_topic=availability_topic,
@@ -97,22 +105,34 @@ class Publisher:
             )
         self.set_retained(availability_topic, ONLINE.encode())
 
-    def _open_spool(self, config: MqttConfig) -> Spool | None:
-        try:
-            # spool_root itself is where versions before per-camera spools kept theirs.
-            return Spool(
-                config.camera_spool_dir(config.camera),
-                int(config.spool_max_mb * MB),
-                legacy=config.spool_root,
-            )
-        except SpoolUnusable as exc:
-            self._spool_open_errors += 1
-            log.warning(
-                "mqtt: cannot use the spool %s: events wait in memory only and are lost if edgecv stops "
-                "during a broker outage (set mqtt.spool_dir to a writable folder, or mqtt.spool: false)",
-                exc,
-            )
+    def _open_spools(self, config: MqttConfig, cameras: Mapping[str, str]) -> SpoolSet | None:
+        """Each camera's spool; a camera whose spool cannot be used has its events in memory only."""
+        opened: dict[str, Spool] = {}
+        for base, camera in cameras.items():
+            try:
+                # spool_root itself is where versions before per-camera spools kept theirs: the first
+                # camera takes those events over.
+                opened[base] = Spool(
+                    config.camera_spool_dir(camera),
+                    int(config.spool_max_mb * MB),
+                    legacy=config.spool_root,
+                )
+            except SpoolUnusable as exc:
+                self._spool_open_errors += 1
+                log.warning(
+                    "mqtt: cannot use the spool %s: events of camera %s wait in memory only and are lost if "
+                    "edgecv stops during a broker outage (set mqtt.spool_dir to a writable folder, or "
+                    "mqtt.spool: false)",
+                    exc,
+                    camera,
+                )
+            except BaseException:
+                for spool in opened.values():
+                    spool.close()  # another process holds one: release those taken so far
+                raise
+        if not opened:
             return None
+        return SpoolSet(opened, config.device_spool_dir)
 
     # -- counters ---------------------------------------------------------------------------------------
 

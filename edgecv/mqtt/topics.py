@@ -1,4 +1,5 @@
-"""The topic layout, in one place: ``<prefix>/<device>/<camera>/<leaf>``.
+"""The topic layout, in one place: ``<prefix>/<device>/<camera>/<leaf>``, and the process's own
+``<prefix>/<device>/availability``.
 
 Device and camera are levels of their own so that a fleet shares one broker (or a bridged cluster) and a
 consumer picks its scope with wildcards: ``edgecv/+/+/events`` for every camera, ``edgecv/shed/#`` for one
@@ -38,7 +39,14 @@ class Topics:
 
     @property
     def availability(self) -> str:
+        """The camera's: ``online`` while its frames flow."""
         return f"{self.base}/{AVAILABILITY}"
+
+    @property
+    def device_availability(self) -> str:
+        """The process's, ``<prefix>/<device>/availability``: its last will. A camera may not be named
+        ``availability`` (:data:`edgecv.config.cameras.RESERVED_NAMES`), so the two never meet."""
+        return f"{self.prefix}/{self.device}/{AVAILABILITY}"
 
     @property
     def detections(self) -> str:

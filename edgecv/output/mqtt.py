@@ -20,6 +20,7 @@ def build(context: SinkContext) -> MqttSink | None:
     return MqttSink(
         settings.mqtt,
         context.labels,
+        cameras=context.cameras,
         timings=context.timings,
         dropped_frames=context.dropped_frames,
         decimals=settings.output.decimals,

@@ -20,15 +20,24 @@ def _events_by_track(sub) -> set[int]:
 
 
 def test_availability_online_then_offline_and_last_will_on_kill(broker, subscribe, mq) -> None:
+    camera = subscribe(broker.port, ["edgecv/dev/cam/availability"])
     sink = MqttSink(mq.config(broker.port), LABELS)
     assert mq.wait_until(lambda: sink.publisher.online)
+    # A camera is online only once the watchdog says its frames flow.
+    assert mq.wait_until(lambda: camera.on("/availability"))
+    assert camera.on("/availability")[-1][1] == b"offline"
+    sink.camera_state("cam", True)
+    assert mq.wait_until(lambda: camera.on("/availability")[-1][1] == b"online")
     sink.close()
-    # A later subscriber sees the retained state: offline after a clean exit.
-    late = subscribe(broker.port, ["edgecv/dev/cam/availability"])
-    assert mq.wait_until(lambda: late.on("/availability"))
-    assert late.on("/availability")[-1][1:] == (b"offline", True)
+    # A later subscriber sees the retained state: offline after a clean exit, the process's and the camera's.
+    late = subscribe(broker.port, ["edgecv/dev/availability", "edgecv/dev/cam/availability"])
+    assert mq.wait_until(lambda: len(late.on("/availability")) == 2)
+    assert {(t, p, r) for t, p, r in late.on("/availability")} == {
+        ("edgecv/dev/availability", b"offline", True),
+        ("edgecv/dev/cam/availability", b"offline", True),
+    }
 
-    sub = subscribe(broker.port, ["edgecv/+/+/availability"])
+    sub = subscribe(broker.port, ["edgecv/+/availability"])
     config = mq.config(broker.port, keepalive=5).model_dump_json()
     proc = mq.run_publisher(["--config", config, "--events", "1", "--hold"], stdout=-1, text=True)
     try:
@@ -37,6 +46,7 @@ def test_availability_online_then_offline_and_last_will_on_kill(broker, subscrib
         os.kill(proc.pid, signal.SIGKILL)  # no clean disconnect: the broker publishes the will
         proc.wait(5)
         assert mq.wait_until(lambda: sub.on("/availability")[-1][1] == b"offline", timeout=5)
+        assert {t for t, _, _ in sub.on("/availability")} == {"edgecv/dev/availability"}
     finally:
         proc.kill()
         proc.wait(5)
@@ -189,7 +199,11 @@ def test_home_assistant_discovery_created_and_removed(broker, subscribe, mq) -> 
     configs = {t: json.loads(p) for t, p, _ in sub.on("/config")}
     sensor = configs["homeassistant/sensor/edgecv_dev_cam/person_count/config"]
     assert sensor["state_topic"] == "edgecv/dev/cam/counts/person"
-    assert sensor["availability_topic"] == "edgecv/dev/cam/availability"
+    assert [a["topic"] for a in sensor["availability"]] == [
+        "edgecv/dev/availability",
+        "edgecv/dev/cam/availability",
+    ]
+    assert sensor["availability_mode"] == "all"
     assert sensor["device"]["identifiers"] == ["edgecv_dev_cam"]
     assert "homeassistant/binary_sensor/edgecv_dev_cam/car_present/config" in configs
 
@@ -228,9 +242,9 @@ def test_retained_state_republished_after_reconnect(broker, subscribe, mq) -> No
                 os.remove(broker.directory / name)
         broker.start()
         assert mq.wait_until(lambda: sink.publisher.reconnects >= 1 and sink.publisher.online, timeout=5)
-        sub = subscribe(broker.port, ["edgecv/dev/cam/#"])
-        assert mq.wait_until(lambda: sub.on("/counts/car") and sub.on("/availability"))
-        assert sub.json("/counts/car")[-1]["count"] == 1 and sub.on("/availability")[-1][1] == b"online"
+        sub = subscribe(broker.port, ["edgecv/dev/#"])
+        assert mq.wait_until(lambda: sub.on("/counts/car") and sub.on("dev/availability"))
+        assert sub.json("/counts/car")[-1]["count"] == 1 and sub.on("dev/availability")[-1][1] == b"online"
     finally:
         sink.close()
 
