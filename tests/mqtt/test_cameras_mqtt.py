@@ -8,11 +8,17 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
+
+from edgecv.frame import Frame
+from edgecv.labels import Labels
+from edgecv.mqtt.sink import MqttSink
+from edgecv.pipeline.timing import StageTimes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,3 +116,43 @@ def test_two_cameras_one_connection_per_camera_topics_and_one_last_will(
         if proc.poll() is None:
             proc.kill()
         proc.wait(10)
+
+
+class Counters:
+    """A camera of the run, as the sink reads it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.timings = StageTimes()
+        self.dropped_frames = 0
+
+
+def test_each_camera_keeps_its_own_spool_over_one_connection(
+    broker_factory, subscribe, mq, tmp_path: Path
+) -> None:
+    broker = broker_factory(start=False)  # the broker is down: events wait in the spools
+    spool = tmp_path / "spool"
+    config = mq.config(broker.port, spool_dir=str(spool))
+    sink = MqttSink(config, Labels(["person"]), cameras=[Counters("front"), Counters("garage")])
+    for i in range(6):
+        name = ("front", "garage")[i % 2]
+        frame = Frame(np.zeros((8, 8, 3), np.uint8), i, time.time(), source_id=name)
+        sink.write_events(frame, [mq.track_event("new", i, ts=frame.ts)])
+    sink.close()
+    for name, tracks in (("front", [0, 2, 4]), ("garage", [1, 3, 5])):
+        records = [
+            json.loads(line) for line in (spool / "dev" / name / "events.jsonl").read_text().splitlines()
+        ]
+        assert [json.loads(r["payload"])["track_id"] for r in records] == tracks
+        assert {r["topic"] for r in records} == {f"edgecv/dev/{name}/events"}
+
+    broker.start()
+    sub = subscribe(broker.port, ["edgecv/dev/+/events"])
+    again = MqttSink(config, Labels(["person"]), cameras=[Counters("front"), Counters("garage")])
+    try:
+        assert mq.wait_until(lambda: len(sub.json("/events")) == 6, timeout=10)
+    finally:
+        again.close()
+    for name, tracks in (("front", [0, 2, 4]), ("garage", [1, 3, 5])):
+        assert [m["track_id"] for m in sub.json(f"/{name}/events")] == tracks  # in order, per camera
+    assert (spool / "dev" / "front" / "events.jsonl").read_text() == ""
