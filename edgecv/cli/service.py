@@ -19,6 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     inst.add_argument("--dry-run", action="store_true", help="print what would be written; write nothing")
     inst.add_argument("--root", metavar="DIR", default="/", help="install under DIR instead of / (packaging)")
     inst.add_argument(
+        "--camera",
+        metavar="NAME=URI",
+        action="append",
+        default=[],
+        dest="cameras",
+        help="a camera of the instance (repeat for each): the config gets a cameras map instead of the "
+        "one-camera source; NAME is [a-z0-9_]+",
+    )
+    inst.add_argument(
         "--exec",
         metavar="PATH",
         dest="executable",
@@ -28,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     executable = Path(args.executable) if args.executable else install.default_executable()
-    actions = install.plan(args.instance, Path(args.root), executable)
+    cameras = install.parse_cameras(args.cameras)
+    actions = install.plan(args.instance, Path(args.root), executable, cameras)
     for line in install.apply(actions, Path(args.root), args.dry_run):
         print(line)
     if args.dry_run:

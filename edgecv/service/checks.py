@@ -45,9 +45,10 @@ def run_checks(config_path: str | None, overrides: dict[str, dict[str, Any]]) ->
     checks = [Check("config", "pass", str(config_path) if config_path else "defaults and environment")]
     checks.append(check_files(settings, config_path))
     frame: list[np.ndarray] = []
-    # One row per camera of a cameras map ("camera front"); the shorthand's one camera is "source".
+    # One row per camera of a cameras map, named by its config key ("cameras.front"); the shorthand's one
+    # camera is "source".
     for name, camera in settings.camera_sections().items():
-        row = f"camera {name}" if settings.cameras else "source"
+        row = f"cameras.{name}" if settings.cameras else "source"
         checks.append(_attempt(row, partial(_source, camera.source, frame, bool(settings.cameras))))
     checks.append(_attempt("model", lambda: _model(settings, frame[0] if frame else None)))
     mqtt = settings.mqtt

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..config import Settings
+from ..config.cameras import check_camera_name
 from ..config.mqtt import CREDENTIAL_NAME
 from ..errors import ConfigError, EdgecvError
 from .credentials import CREDENTIALS_DIR, CREDENTIALS_DIR_MODE, planned_moves, without_key, write_credential
@@ -26,6 +27,8 @@ from .credentials import CREDENTIALS_DIR, CREDENTIALS_DIR_MODE, planned_moves, w
 UNIT_EXEC = "/opt/edgecv/venv/bin/edgecv"  # the ExecStart= path in the shipped units, replaced on install
 # Keys the skeleton sets rather than leaving commented out: what a service on a camera needs.
 SKELETON_VALUES: dict[str, Any] = {"source.uri": "/dev/video0", "source.retry_open": True}
+# Installed beside the environment example: a commented instance of several cameras sharing one Coral.
+CAMERAS_EXAMPLE = "cameras.yaml.example"
 
 
 # The service user reads the config and /etc/edgecv itself, and owns neither: both readable by others.
@@ -57,7 +60,31 @@ def default_executable() -> Path:
     return Path(sys.prefix) / "bin" / "edgecv"
 
 
-def plan(instance: str | None, root: Path, executable: Path) -> list[FileAction]:
+def parse_cameras(specs: list[str]) -> dict[str, str]:
+    """``NAME=URI`` arguments → ``{name: uri}``; a :class:`ConfigError` (exit 2) naming what is wrong."""
+    cameras: dict[str, str] = {}
+    for spec in specs:
+        name, sep, uri = spec.partition("=")
+        name, uri = name.strip(), uri.strip()
+        if not sep or not uri:
+            raise ConfigError(
+                f"--camera takes NAME=URI, got {spec!r}", "e.g. --camera front=rtsp://cam.local/1"
+            )
+        try:
+            check_camera_name(name)
+        except ValueError as exc:
+            raise ConfigError(f"--camera {spec!r}: {exc}") from None
+        if name in cameras:
+            raise ConfigError(f"--camera {name} is given twice", "name each camera once")
+        cameras[name] = uri
+    return cameras
+
+
+def plan(
+    instance: str | None, root: Path, executable: Path, cameras: dict[str, str] | None = None
+) -> list[FileAction]:
+    """What to write: the unit, the instance's config (one camera, or ``cameras`` as a cameras map) and the
+    examples beside it."""
     if instance is not None and (not instance or "/" in instance or instance.startswith(".")):
         raise ConfigError(f"invalid instance name {instance!r}", "use a plain name such as 'frontdoor'")
     name = instance or "edgecv"
@@ -66,10 +93,13 @@ def plan(instance: str | None, root: Path, executable: Path) -> list[FileAction]
     etc = root / "etc" / "edgecv"
     return [
         FileAction(root / "etc" / "systemd" / "system" / unit_name, unit, 0o644, keep_existing=False),
-        FileAction(etc / f"{name}.yaml", skeleton(name), CONFIG_MODE, keep_existing=True, holds_config=True),
+        FileAction(
+            etc / f"{name}.yaml", skeleton(name, cameras), CONFIG_MODE, keep_existing=True, holds_config=True
+        ),
         FileAction(
             etc / "edgecv.env.example", (units_dir() / "edgecv.env.example").read_text(), 0o644, False
         ),
+        FileAction(etc / CAMERAS_EXAMPLE, (units_dir() / CAMERAS_EXAMPLE).read_text(), 0o644, False),
     ]
 
 
@@ -193,24 +223,43 @@ def hidden_from_service(executable: Path) -> Path | None:
     return None
 
 
-def skeleton(name: str) -> str:
-    """A commented config generated from the models: every key with its description, defaults commented."""
+def skeleton(name: str, cameras: dict[str, str] | None = None) -> str:
+    """A commented config generated from the models: every key with its description, defaults commented.
+
+    With ``cameras`` (name → uri), a ``cameras`` map of them instead of the one-camera ``source``.
+    """
     header = [
         f"# edgecv config for '{name}'. Every key, with its environment variable: 'edgecv config'.",
         f"# Before enabling the service: edgecv check --config /etc/edgecv/{name}.yaml",
         "# Secrets do not belong here: use LoadCredential= (mqtt-password) or the environment file.",
     ]
-    return "\n".join(header + _section_lines(Settings, "", 0)) + "\n"
+    if cameras:
+        header.append(
+            f"# Several cameras share the one model and interpreter; see /etc/edgecv/{CAMERAS_EXAMPLE}."
+        )
+    values = {} if cameras else SKELETON_VALUES
+    return "\n".join(header + _section_lines(Settings, "", 0, values, cameras or {})) + "\n"
 
 
-def _section_lines(model: type[BaseModel], prefix: str, depth: int) -> list[str]:
+def _cameras_lines(cameras: dict[str, str]) -> list[str]:
+    """The ``cameras`` map: each camera's source (live ones retry opening in the background by default)."""
+    lines = ["cameras:"]
+    for camera, uri in cameras.items():
+        lines += [f"  {camera}:", "    source:", f"      uri: {json.dumps(uri)}"]
+        lines += ["    # detect: {conf: 0.4, classes: [person, car]}   # this camera's own detect keys"]
+    return lines
+
+
+def _section_lines(
+    model: type[BaseModel], prefix: str, depth: int, values: dict[str, Any], cameras: dict[str, str]
+) -> list[str]:
     pad = "  " * depth
     lines: list[str] = []
     for key, field in model.model_fields.items():
         dotted = f"{prefix}{key}"
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            inner = _section_lines(annotation, dotted + ".", depth + 1)
+            inner = _section_lines(annotation, dotted + ".", depth + 1, values, cameras)
             active = any(line.strip() and not line.lstrip().startswith("#") for line in inner)
             lines.append("" if depth == 0 else pad.rstrip())
             lines.append(f"{pad}{'' if active else '# '}{key}:")
@@ -218,8 +267,10 @@ def _section_lines(model: type[BaseModel], prefix: str, depth: int) -> list[str]
             continue
         for text in textwrap.wrap(field.description or "", 100 - len(pad)):
             lines.append(f"{pad}# {text}")
-        if dotted in SKELETON_VALUES:
-            lines.append(f"{pad}{key}: {json.dumps(SKELETON_VALUES[dotted])}")
+        if dotted == "cameras" and cameras:
+            lines.extend(_cameras_lines(cameras))
+        elif dotted in values:
+            lines.append(f"{pad}{key}: {json.dumps(values[dotted])}")
         else:
             default = field.get_default(call_default_factory=True)
             lines.append(f"{pad}# {key}: {json.dumps(default, default=str)}")
