@@ -43,3 +43,18 @@ def outside_frame(points: np.ndarray, width: int, height: int) -> bool:
     """Whether any point lies outside the frame ``[0, width] x [0, height]`` (its edges included)."""
     x, y = points[:, 0], points[:, 1]
     return bool(((x < 0) | (x > width) | (y < 0) | (y > height)).any())
+
+
+def anchor_weights(anchors: Sequence[str]) -> np.ndarray:
+    """``float64[5, 2A]``: ``[x1, y1, x2, y2, 1] @ W`` gives each anchor's x (first A columns), then its y.
+
+    An anchor is linear in its box, so the anchors of every kind a camera's rules use come out of one matrix
+    product per frame instead of a broadcast per kind.
+    """
+    n = len(anchors)
+    w = np.zeros((5, 2 * n))
+    for a, name in enumerate(anchors):
+        fx, fy = ANCHOR_FRACTIONS[name]
+        w[0, a], w[2, a] = 1 - fx, fx
+        w[1, n + a], w[3, n + a] = 1 - fy, fy
+    return w

@@ -1,4 +1,4 @@
-"""Line crossing semantics on hand-built trajectories: sign, hysteresis, extent, lost-and-returned."""
+"""Line crossing semantics on hand-built trajectories: sign, hysteresis, settling, extent, lost-and-returned."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ DOOR = np.array([[240, 90], [240, 360]], np.float32)  # drawn top to bottom: in 
 
 
 def run(lines: Lines, xs: list[float], y: float = 200.0, track_id: int = 1) -> list[tuple[str, str | None]]:
+    """One observation per 0.1 s (10 fps)."""
     out = []
     for k, x in enumerate(xs):
-        for e in lines.update(tracked([person(x, y)], [track_id]), ts=float(k)):
+        for e in lines.update(tracked([person(x, y)], [track_id]), ts=k / 10):
             out.append((e.rule, e.direction))
     return out
 
@@ -98,7 +99,7 @@ def test_many_tracks_and_lines_at_once_and_classes() -> None:
 def test_ended_tracks_are_forgotten() -> None:
     lines = Lines([LineRule("door", DOOR)], num_classes=1)
     run(lines, [300, 280], track_id=4)
-    lines.end(np.array([4]))
+    assert lines.end(np.array([4]), ts=1.0) == []
     assert len(lines.table) == 0 and lines.side.shape == (0, 1)
 
 
@@ -111,3 +112,41 @@ def test_untracked_detections_are_ignored() -> None:
 def test_equal_points_are_refused() -> None:
     with pytest.raises(ValueError, match="two distinct points"):
         Lines([LineRule("bad", np.array([[1, 1], [1, 1]], np.float32))], num_classes=1)
+
+
+def test_shallow_crossing_counts_once_when_it_settles() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    # The band is 6 px; the feet stop 3 px past the line and stay (0.3 s settles it), then wobble there.
+    events = run(lines, [300, 270, 250, 237, 237, 238, 237, 236, 238, 237, 239])
+    assert events == [("door", "in")]
+    assert lines.counts[0, IN, 0] == 1
+
+
+def test_jitter_shorter_than_settling_counts_nothing_and_then_once() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    # Over the line for 0.2 s at a time (two frames), back, again: no crossing has settled ...
+    assert run(lines, [300, 260, 238, 238, 242, 238, 238, 243, 244]) == []
+    # ... a crossing that settles after the jitter is one crossing.
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 260, 238, 238, 242, 238, 238, 243, 238, 238, 238, 238, 230]) == [("door", "in")]
+
+
+def test_track_ending_just_over_the_line_counts_with_its_crossing_time() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 270, 250, 238], track_id=5) == []  # over the line at 0.3 s, then gone
+    events = lines.end(np.array([5]), ts=9.0)
+    assert [(e.track_id, e.direction, e.ts) for e in events] == [(5, "in", 0.3)]
+    assert lines.counts[0, IN, 0] == 1 and len(lines.table) == 0
+
+
+def test_track_ending_on_its_counted_side_counts_nothing_more() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 260, 220, 200], track_id=6) == [("door", "in")]
+    assert lines.end(np.array([6]), ts=9.0) == []
+    assert lines.counts.sum() == 1
+
+
+def test_track_first_seen_on_the_line_counts_only_a_crossing_from_there() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    # first seen 1 px on the out side: that is its side; walking in from there is one crossing.
+    assert run(lines, [241, 239, 230, 210]) == [("door", "in")]

@@ -55,7 +55,8 @@ def test_membership_per_detection_and_occupancy_by_class() -> None:
     upper = np.array([[0, 0], [640, 0], [640, 200], [0, 200]], np.float32)
     zones = zones_of(ZoneRule("driveway", DRIVEWAY), ZoneRule("upper", upper, anchor="top_center"))
     dets = tracked([person(100, 400, h=300), person(500, 100, h=60), person(300, 400)], [1, 2, -1], [0, 2, 0])
-    member, events = zones.update(dets, mono=0.0, ts=0.0)
+    bits, events = zones.update(dets, mono=0.0, ts=0.0)
+    member = zones.flags(bits)
     # track 1: feet in the driveway, head (y=100) in upper; track 2: both anchors above 300; -1 is untracked.
     assert member.tolist() == [[True, True], [False, True], [False, False]]
     assert sorted((e.track_id, e.rule) for e in events) == [(1, "driveway"), (1, "upper"), (2, "upper")]
@@ -69,11 +70,11 @@ def test_classes_and_min_score() -> None:
     dets = tracked(
         [person(100, 400), person(300, 400), person(500, 400)], [1, 2, 3], [0, 2, 2], [0.9, 0.9, 0.3]
     )
-    member, events = zones.update(dets, mono=0.0, ts=0.0)
-    assert member[:, 0].tolist() == [False, True, False]
+    bits, events = zones.update(dets, mono=0.0, ts=0.0)
+    assert zones.flags(bits)[:, 0].tolist() == [False, True, False]
     # a low score is no evidence: track 2 stays inside while its score dips, even far outside.
-    member, events = zones.update(tracked([person(300, 100)], [2], [2], [0.2]), mono=1.0, ts=1.0)
-    assert member[:, 0].tolist() == [True] and events == []
+    bits, events = zones.update(tracked([person(300, 100)], [2], [2], [0.2]), mono=1.0, ts=1.0)
+    assert zones.flags(bits)[:, 0].tolist() == [True] and events == []
 
 
 def test_ended_track_exits_cleanly() -> None:
@@ -107,5 +108,5 @@ def test_raster_matches_point_in_polygon() -> None:
 def test_sixty_four_zones_fit_one_raster() -> None:
     rules = [ZoneRule(f"z{k}", DRIVEWAY) for k in range(MAX_ZONES)]
     zones = Zones(rules, 640, 480, num_classes=1)
-    member, _ = zones.update(tracked([person(10, 400)], [1]), mono=0.0, ts=0.0)
-    assert member.all() and zones.raster.dtype == np.uint64
+    bits, _ = zones.update(tracked([person(10, 400)], [1]), mono=0.0, ts=0.0)
+    assert zones.flags(bits).all() and zones.raster.dtype == np.uint64

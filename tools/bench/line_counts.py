@@ -150,7 +150,9 @@ def edgecv_counts(
         counter.update(tracked, ts=k / fps)
         ended = [e.track_id for e in events if e.kind == "end"]
         if ended:
-            counter.end(np.array(ended))
+            counter.end(np.array(ended), ts=k / fps)
+    # The clip ends: every open track ends with it (what `edgecv run` does when a file source ends).
+    counter.end(np.array([e.track_id for e in tracker.finish(ts=n / fps)], np.int64), ts=n / fps)
     return {
         name: [int(counter.counts[i, IN].sum()), int(counter.counts[i, OUT].sum())]
         for i, name in enumerate(lines)
