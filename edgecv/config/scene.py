@@ -79,8 +79,9 @@ class LineConfig(Section):
         0.1,
         ge=0,
         le=1,
-        description="Hysteresis: a track changes side only once its anchor is this fraction of its box height "
-        "beyond the line. Higher ignores more jitter; too high misses people who barely step over.",
+        description="Hysteresis: a crossing counts at once when the anchor is this fraction of its box height "
+        "beyond the line; a shallower one counts after 0.3 s over the line or when the track ends there. "
+        "Higher leaves more of the counting to settling time.",
     )
 
     @model_validator(mode="after")
