@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..capture import open_source
 from ..config import Settings
 from ..detect.detector import Detector
-from ..pipeline.build import build_detector, build_tracker_factory
+from ..pipeline.build import build_cameras, build_detector, build_sources
 from ..pipeline.loop import Pipeline
 from ..pipeline.summary import peak_rss_mb
 from ..pipeline.timing import StageTimes
@@ -109,32 +108,37 @@ def bench_threads(settings: Settings, threads: int, frames: int, rounds: int = R
     """Alternate bare invokes and pipeline runs in ``rounds``, with equal frame counts on both sides.
 
     A shared or throttling machine changes speed from second to second; interleaving spreads that drift
-    over both sides of the ratio instead of letting it land on one.
+    over both sides of the ratio instead of letting it land on one. Every camera of the config runs (one
+    for the shorthand): ``fps`` is all of them together, each camera's share is in ``cameras``.
     """
-    settings = settings.model_copy(deep=True)
+    settings = looping(settings)
     settings.model.threads = threads
+    sources = build_sources(settings)
     detector = build_detector(settings)
-    source = open_source(replace_loop(settings), default_uri=_default_uri(settings))
-    source.open()
+    for source in sources:
+        source.open()
     timings = StageTimes()
-    tracker_factory = build_tracker_factory(settings, detector)
     measured: list[Round] = []
-    sources: dict[str, Any] = {}
+    shares = dict.fromkeys((s.source_id for s in sources), 0)
+    dropped = 0
     try:
         for per_round in round_counts(frames, rounds):
             before = per_round // 2
             bare_s = invoke_seconds(detector, before)
-            pipeline = Pipeline(
-                detector, [source], [], max_frames=per_round, timings=timings, tracker_factory=tracker_factory
-            )
+            # Fresh cameras each round (their counters and trackers start at zero), over the same sources.
+            cameras = build_cameras(settings, detector, sources)
+            pipeline = Pipeline(detector, cameras, [], max_frames=per_round, timings=timings)
             result = pipeline.run()
-            sources = result.sources
+            for camera in cameras:
+                shares[camera.name] += camera.frames
+                dropped += camera.replaced
             bare_s += invoke_seconds(detector, per_round - before)
             # Throughput once the pipeline is full (first to last frame out): start-up and drain are not
             # what a camera running for months sees, and on a short benchmark they would dominate.
             measured.append(Round(per_round, bare_s, max(result.frames - 1, 0), result.steady_s))
     finally:
-        source.close()
+        for source in sources:
+            source.close()
     summary = summarize_rounds(measured)
     fps = summary["fps"]
     stages = timings.summary_ms()
@@ -146,25 +150,36 @@ def bench_threads(settings: Settings, threads: int, frames: int, rounds: int = R
         "threads": threads,
         "frames": frames,
         **summary,
+        **camera_shares(fps, shares),
         "peak_rss_mb": peak_rss_mb(),
         "stages_ms": stages,
         "inference_thread_ms": inference_thread,
         "overlapped_ms": overlapped,
         "loop_ms": round(loop_ms, 3),
         "inference_thread_coverage": round(stage_sum / loop_ms, 4) if loop_ms else 0.0,
-        "dropped_frames": sum(s.dropped for s in sources.values()),
+        "dropped_frames": dropped + sum(s.stats.dropped for s in sources),
     }
 
 
-def replace_loop(settings: Settings) -> Any:
-    """Files loop in a benchmark, so ``--frames`` may exceed the clip's length."""
-    return settings.source.model_copy(update={"loop": True})
+def camera_shares(fps: float, frames: dict[str, int]) -> dict[str, Any]:
+    """Each camera's part of ``fps`` (by the frames it had), and ``camera_fps_spread``: how far the
+    furthest camera is from the cameras' mean, as a fraction of it (0: perfectly even)."""
+    total = sum(frames.values())
+    rates = {name: fps * n / total if total else 0.0 for name, n in frames.items()}
+    mean = sum(rates.values()) / len(rates) if rates else 0.0
+    spread = max(abs(rate - mean) for rate in rates.values()) / mean if mean else 0.0
+    return {
+        "cameras": {name: {"fps": round(rate, 2), "frames": frames[name]} for name, rate in rates.items()},
+        "camera_fps_spread": round(spread, 4),
+    }
 
 
-def _default_uri(settings: Settings) -> str | None:
-    from .. import bundled
-
-    return None if settings.source.uri else str(bundled.demo_clip())
+def looping(settings: Settings) -> Settings:
+    """A copy whose files loop, so ``--frames`` may exceed a clip's length."""
+    settings = settings.model_copy(deep=True)
+    for camera in settings.camera_sections().values():
+        camera.source.loop = True
+    return settings
 
 
 def recommend(sweep: list[dict[str, Any]]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from .. import bundled
@@ -159,18 +159,3 @@ def build_tracker(
             )
         gates[class_id] = gate
     return ByteTracker(config, gates, ids)
-
-
-def build_tracker_factory(settings: Settings, detector: Detector) -> Callable[[], ByteTracker] | None:
-    """Trackers of the top-level tracker section (None with tracking off), ids unique across them."""
-    if not settings.tracker.enabled:
-        return None
-    build_tracker(settings.tracker, detector)  # class_gates errors now, not in the first frame
-    ids = itertools.count(1)
-
-    def factory() -> ByteTracker:
-        tracker = build_tracker(settings.tracker, detector, ids)
-        assert tracker is not None
-        return tracker
-
-    return factory
