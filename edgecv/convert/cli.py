@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..detect.families import AUTO, layouts
 from ..errors import EdgecvError
+from .layers import parse_layers
 from .options import (
     DEFAULT_IOU,
     IO_TYPES,
@@ -26,6 +27,13 @@ def _input_size(text: str) -> tuple[int, int]:
     try:
         return parse_input_size(text)
     except EdgecvError as exc:  # argparse reports ArgumentTypeError as a usage error, exit 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _layers(text: str) -> tuple[str, ...]:
+    try:
+        return tuple(parse_layers(text))
+    except EdgecvError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -72,7 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="detection head family; default: from the output shape",
     )
     parser.add_argument(
-        "--io", choices=IO_TYPES, default="int8", help="input/output tensor type (default int8)"
+        "--io",
+        choices=IO_TYPES,
+        default="int8",
+        help="input/output tensor type (default int8); uint8 adds an exact QUANTIZE op at each edge",
     )
     parser.add_argument(
         "--val-images",
@@ -147,6 +158,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: nothing clips), percentile (99th of per-image extremes), ema (the quantizer's own)",
     )
     parser.add_argument(
+        "--int16-activations",
+        metavar="LAYERS",
+        type=_layers,
+        default=(),
+        help="PyTorch: int16 activations for these layers (comma-separated paths as the drift report lists "
+        "them, e.g. 0,1,2): closer to float, but slower and not Edge TPU-compatible (default: none)",
+    )
+    parser.add_argument(
         "--keep-float",
         metavar="FILE",
         type=Path,
@@ -171,6 +190,7 @@ def options_from(args: argparse.Namespace) -> ConvertOptions:
         model_factory=args.model_factory,
         trust_checkpoint=args.trust_checkpoint,
         activation_ranges=args.activation_ranges,
+        int16_activations=args.int16_activations,
         color_order=args.color_order,
         mean=args.mean,
         std=args.std,

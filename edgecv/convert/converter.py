@@ -21,6 +21,8 @@ from . import calibration
 from .checkpoint import Checkpoint, load_checkpoint
 from .drift import DriftReport, measure
 from .inspect_ops import FloatOp, edgetpu_unsupported, float_ops, op_counts
+from .layer_drift import MAX_IMAGES as LAYER_IMAGES
+from .layer_drift import measure_layers
 from .options import ConvertOptions
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,8 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
     if checkpoint.prepare is not None:
         checkpoint.prepare(prep.input_hw, tensors[0])
     log.info("converting %s (%s) at %dx%d", options.checkpoint, checkpoint.framework, *prep.input_hw)
-    float_bytes, int8_bytes = _convert_bytes(checkpoint, prep, tensors, options)
+    converted = _convert_bytes(checkpoint, prep, tensors, options)
+    float_bytes, int8_bytes = converted.float_model, converted.int8_model
 
     family = _family(int8_bytes, prep.input_hw, names, options, checkpoint)
     box_format = _box_format(float_bytes, tensors[0], family)
@@ -100,6 +103,11 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
         ops = op_counts(int8_path)
         off_tpu = edgetpu_unsupported(int8_path)
         report = measure(float_path, int8_path, held_paths, annotations, options.max_map_drop, options.iou)
+    # Where the error comes from: the int8 graph against the float graph it was made from, tensor by tensor.
+    layer_images = held_paths[:: max(1, -(-len(held_paths) // LAYER_IMAGES))]
+    report.layers = measure_layers(
+        converted.int8_source, int8_bytes, calibration.load_all(layer_images, spec, "held-out images")
+    )
     if offending:
         report.problems.insert(
             0, f"{len(offending)} op(s) compute in float: " + "; ".join(map(str, offending))
@@ -111,6 +119,7 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
         "int8": not offending,
         "drift_passed": report.passed,
         "quantize_ops": ops.get("QUANTIZE", 0),  # re-quantization points: each one rounds again
+        "int16_layers": list(options.int16_activations),
         "edgetpu_unsupported_ops": off_tpu,
     }
     if off_tpu:
@@ -131,19 +140,31 @@ def convert(options: ConvertOptions, keep_float: Path | None = None) -> ConvertR
     return ConvertResult(output, drift_path, report, offending, metadata)
 
 
+@dataclass(frozen=True)
+class Converted:
+    float_model: bytes  # the float reference of the drift report (--keep-float)
+    int8_source: bytes  # the float graph int8 was made from (the YOLO heads: no float clamp)
+    int8_model: bytes
+
+
 def _convert_bytes(
     checkpoint: Checkpoint, prep: Preprocessing, tensors: list[np.ndarray], options: ConvertOptions
-) -> tuple[bytes, bytes]:
+) -> Converted:
     if checkpoint.framework == "keras":
         from . import keras_backend
 
-        return keras_backend.to_float(checkpoint.model), keras_backend.to_int8(
-            checkpoint.model, tensors, options.io
-        )
+        if options.int16_activations:
+            raise ConfigError(
+                "--int16-activations is available for PyTorch checkpoints only",
+                "drop it: Keras checkpoints convert through TensorFlow's converter, all int8",
+            )
+        float_bytes = keras_backend.to_float(checkpoint.model)
+        int8 = keras_backend.to_int8(checkpoint.model, tensors, options.io, _input_range(prep))
+        return Converted(float_bytes, float_bytes, int8)
     from . import torch_backend
 
     # Seconds, not the full conversion: one output, no op without an int8 kernel, normalised boxes.
-    torch_backend.preflight(checkpoint.model, prep.input_hw, tensors[0])
+    torch_backend.preflight(checkpoint.model, prep.input_hw, tensors[0], options.int16_activations)
     float_bytes = torch_backend.to_float(checkpoint.model, prep.input_hw)
     int8_source = float_bytes
     if checkpoint.int8_graph is not None:
@@ -159,8 +180,9 @@ def _convert_bytes(
         input_range=_input_range(prep),
         output_range=checkpoint.output_range,
         method=options.activation_ranges,
+        int16_layers=options.int16_activations,
     )
-    return float_bytes, int8_bytes
+    return Converted(float_bytes, int8_source, int8_bytes)
 
 
 def _input_range(prep: Preprocessing) -> tuple[float, float]:

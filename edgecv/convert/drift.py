@@ -18,6 +18,7 @@ import numpy as np
 from ..detect.decode import TensorInfo
 from ..detect.detector import Detector, DetectParams
 from .calibration import read_image
+from .layer_drift import LayerDrift, table_lines
 from .options import DEFAULT_IOU
 
 EVAL_CONF = 0.001  # mAP integrates over the whole precision-recall curve: keep low-score boxes
@@ -42,11 +43,12 @@ class DriftReport:
     iou: float = DEFAULT_IOU  # the NMS IoU both models ran with
     passed: bool = True
     problems: list[str] = field(default_factory=list)
+    layers: list[LayerDrift] = field(
+        default_factory=list
+    )  # per layer and sensitive op: edgecv.convert.layer_drift
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["outputs"] = [asdict(o) for o in self.outputs]
-        return data
+        return asdict(self)
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
@@ -60,6 +62,7 @@ class DriftReport:
                 f"mAP50-95 float {self.map_float:.4f}  int8 {self.map_int8:.4f}  "
                 f"drop {100 * self.map_drop:.2f} points ({self.images} images, NMS IoU {self.iou:g})"
             )
+        lines += table_lines(self.layers)
         lines += [f"FAIL: {p}" for p in self.problems]
         return "\n".join(lines)
 

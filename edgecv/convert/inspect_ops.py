@@ -85,5 +85,17 @@ def op_counts(model_path: str | Path) -> dict[str, int]:
 
 
 def edgetpu_unsupported(model_path: str | Path) -> list[str]:
-    """Op kinds of the model that the Edge TPU does not run (empty: the whole graph can map to the TPU)."""
-    return sorted(set(op_counts(model_path)) - EDGETPU_OPS - EDGETPU_TOLERATED)
+    """Op kinds of the model that the Edge TPU does not run (empty: the whole graph can map to the TPU).
+
+    The TPU computes in 8 bits: an op with int16 tensors (``--int16-activations``) is listed as ``OP (int16)``.
+    """
+    from ..detect.runtime import load_interpreter
+
+    interpreter = load_interpreter(model_path, threads=1)
+    dtypes = {int(d["index"]): np.dtype(d["dtype"]) for d in interpreter.get_tensor_details()}
+    found = set(op_counts(model_path)) - EDGETPU_OPS - EDGETPU_TOLERATED
+    for op in interpreter._get_ops_details():
+        indices = [int(i) for i in [*op["inputs"], *op["outputs"]] if int(i) >= 0]
+        if op["op_name"] != "DELEGATE" and any(dtypes.get(i) == np.int16 for i in indices):
+            found.add(f"{op['op_name']} (int16)")
+    return sorted(found)

@@ -30,6 +30,7 @@ class ConvertOptions:
     model_factory: str | None = None
     trust_checkpoint: bool = False  # let a pickle's own code run when edgecv cannot read it alone
     activation_ranges: str = RANGE_METHODS[0]  # how int8 ranges are chosen: edgecv.convert.ranges
+    int16_activations: tuple[str, ...] = ()  # layer paths (edgecv.convert.layers) with int16 activations
     color_order: str | None = None  # None: from the checkpoint's metadata, else "rgb"
     mean: tuple[float, float, float] | None = None
     std: tuple[float, float, float] | None = None

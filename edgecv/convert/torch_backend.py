@@ -2,8 +2,9 @@
 
 PT2E quantization inside litert-torch leaves post-head ops (sigmoid, concat) in float; ai-edge-quantizer's
 static int8 recipe quantizes the converted graph whole, inputs and outputs included. Activation ranges are
-chosen here (:mod:`.ranges`) from every calibration image's extremes, and the input's range is set to what
-the pixels can be, so its scale is exactly 1/255.
+chosen here (:mod:`.ranges`) from every calibration image's extremes, the lower ends of sigmoid and SiLU
+inputs by the error they cause (:mod:`.tails`), and the input's range is set to what the pixels can be, so
+its scale is exactly 1/255.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, ModelError
-from . import ranges
+from ..errors import ModelError
+from . import layers, ranges, tails, tflite_io
+from .graph import Graph
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +42,13 @@ def _nchw(sample: np.ndarray) -> Any:
     return torch.from_numpy(np.ascontiguousarray(sample.transpose(0, 3, 1, 2)))
 
 
-def preflight(module: Any, input_hw: tuple[int, int], sample: np.ndarray) -> np.ndarray:
+def preflight(
+    module: Any, input_hw: tuple[int, int], sample: np.ndarray, int16_layers: Sequence[str] = ()
+) -> np.ndarray:
     """Trace once and reject what would fail or mislead after a full conversion; returns the float output.
 
     Checks, in seconds: one output tensor (the decoders read single-tensor heads), no op without an int8
-    kernel (``pow``), boxes normalised to the input rather than in pixels.
+    kernel (``pow``), boxes normalised to the input rather than in pixels, ``int16_layers`` that exist.
     """
     import torch
 
@@ -62,6 +66,8 @@ def preflight(module: Any, input_hw: tuple[int, int], sample: np.ndarray) -> np.
         if target in UNSUPPORTED_OPS:
             where = _where(node)
             raise ModelError(f"the model computes {target.split('.')[1]}{where}", UNSUPPORTED_OPS[target])
+    if int16_layers:
+        layers.check_names(int16_layers, _module_paths(program))
     with torch.no_grad():
         out = program.module()(x)
     tensors = [out] if isinstance(out, torch.Tensor) else list(_flatten(out))
@@ -82,6 +88,17 @@ def preflight(module: Any, input_hw: tuple[int, int], sample: np.ndarray) -> np.
                 "divide the boxes by the input size inside the model (x / W, y / H), so all outputs are 0..1",
             )
     return output
+
+
+def _module_paths(program: Any) -> set[str]:
+    """Layer paths as litert-torch will name them (:mod:`.layers`): the last part of each module-stack entry."""
+    paths: set[str] = set()
+    for node in program.graph.nodes:
+        stack = node.meta.get("nn_module_stack") or {}
+        # The root module's entry (path "") is the wrapper's level, which the tensor names skip too.
+        parts = [part for qualified, _ in stack.values() if (part := str(qualified).rsplit(".", 1)[-1])]
+        paths.update(".".join(parts[: k + 1]) for k in range(len(parts)))
+    return paths
 
 
 def _where(node: Any) -> str:
@@ -138,45 +155,48 @@ def to_int8(
     input_range: tuple[float, float],
     output_range: tuple[float, float] | None = None,
     method: str = ranges.DEFAULT_METHOD,
+    int16_layers: Sequence[str] = (),
 ) -> bytes:
-    """Static int8 weights (per channel) and activations for every op; int8 inputs and outputs.
+    """Static int8 weights (per channel) and activations for every op; ``io`` (int8 or uint8) inputs/outputs.
 
     ``input_range`` is what the preprocessed pixels can span (``(0 - mean) / std`` to ``(255 - mean) / std``):
     the input takes exactly that range, whatever the calibration images reached, so 0..255 map one to one.
-    ``output_range`` does the same for a head whose output is known to be bounded.
+    ``output_range`` does the same for a head whose output is known to be bounded. ``int16_layers`` (layer
+    paths, :mod:`.layers`) get int16 activations: finer steps, but kernels neither XNNPACK nor the Edge TPU
+    run, and a QUANTIZE op at each border with the int8 graph.
     """
-    if io != "int8":
-        raise ConfigError(
-            "--io uint8 is available for Keras checkpoints only",
-            "use --io int8 (the default): edgecv and the Edge TPU run int8 models alike",
-        )
-    from ai_edge_litert.interpreter import Interpreter
-    from ai_edge_quantizer import calibrator, quantizer, recipe
+    from ai_edge_quantizer import calibrator, qtyping, quantizer, recipe
 
-    interpreter = Interpreter(model_content=float_model)
-    signatures = interpreter.get_signature_list()
-    signature = next(iter(signatures))
-    input_name = signatures[signature]["inputs"][0]
+    graph = Graph.from_bytes(float_model)
     engine = quantizer.Quantizer(bytearray(float_model))
     engine.load_quantization_recipe(recipe.static_wi8_ai8())
-    data = {signature: [{input_name: tensor} for tensor in calibration]}
+    if int16_layers:
+        engine.add_static_config(
+            regex=layers.scope_regex(layers.select(graph, int16_layers)),
+            operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+            activation_num_bits=16,
+            weight_num_bits=8,
+        )
+    # The quantizer's calibration shows its own progress bar (one step per op and image).
     # One thread: calibration is a few hundred small invokes, and the machine is someone's workstation.
     calib = calibrator.Calibrator(bytes(float_model), num_threads=1, qsv_update_func=ranges.accumulate)
-    calib.calibrate(data, engine._recipe_manager)
+    # The recipe says which tensors the calibration measures (private, but the only way to hand it over).
+    recipe_manager = engine._recipe_manager
+    calib.calibrate({graph.signature: [{graph.input_argument: t} for t in calibration]}, recipe_manager)
     qsvs = ranges.finalize(calib.get_model_qsvs(), method)
-    io_names = _io_tensor_names(interpreter)
-    ranges.pin(qsvs, io_names[0], input_range)
-    graph = _graph(interpreter)
-    for concat_output, inputs in graph.items():
+    tails.tighten(qsvs, graph, float_model, calibration)
+    ranges.pin(qsvs, graph.input, input_range)
+    concats = graph.concat_inputs()
+    for concat_output, inputs in concats.items():
         # Concatenated sigmoid / softmax outputs keep those ops' fixed int8 range (scale 1/256, zero point
         # -128): the concat then copies bytes instead of re-quantizing (rounding) every level once more.
         if inputs and all(kind in FIXED_RANGE_OPS for kind, _ in inputs):
             ranges.pin(qsvs, concat_output, FIXED_RANGE)
     if output_range is not None:
-        ranges.pin(qsvs, io_names[1], output_range)
+        ranges.pin(qsvs, graph.output, output_range)
         # Producers of a bounded output's final concat write straight in the output's scale: one rounding,
         # and int8 saturation at the range's ends is the clamp.
-        for _, name in graph.get(io_names[1], []):
+        for _, name in concats.get(graph.output, []):
             if name in qsvs:
                 ranges.pin(qsvs, name, output_range)
     result = engine.quantize(qsvs, enable_progress_report=False)
@@ -184,32 +204,9 @@ def to_int8(
         raise ModelError(
             "ai-edge-quantizer produced no model", "re-run with fewer, readable calibration images"
         )
-    return bytes(result.quantized_model)
+    quantized = bytes(result.quantized_model)
+    return tflite_io.uint8_io(quantized) if io == "uint8" else quantized
 
 
 FIXED_RANGE_OPS = {"LOGISTIC", "SOFTMAX"}
 FIXED_RANGE = (0.0, 255.0 / 256.0)  # int8 LOGISTIC / SOFTMAX outputs: scale 1/256, zero point -128
-
-
-def _graph(interpreter: Any) -> dict[str, list[tuple[str, str]]]:
-    """Each CONCATENATION output's name → its inputs as (producing op, tensor name), in the float model."""
-    tensors = {d["index"]: d["name"] for d in interpreter.get_tensor_details()}
-    producer: dict[int, str] = {}
-    ops = [op for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"]
-    for op in ops:
-        for index in op["outputs"]:
-            producer[int(index)] = op["op_name"]
-    graph = {}
-    for op in ops:
-        if op["op_name"] == "CONCATENATION":
-            inputs = [(producer.get(int(i), "INPUT"), tensors[int(i)]) for i in op["inputs"] if int(i) >= 0]
-            graph[tensors[int(op["outputs"][0])]] = inputs
-    return graph
-
-
-def _io_tensor_names(interpreter: Any) -> tuple[str, str]:
-    """The float model's input and output tensor names (the keys of the calibration ranges)."""
-    return (
-        str(interpreter.get_input_details()[0]["name"]),
-        str(interpreter.get_output_details()[0]["name"]),
-    )

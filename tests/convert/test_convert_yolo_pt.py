@@ -52,6 +52,36 @@ def test_ultralytics_checkpoint_one_command(images: Path, tmp_path: Path) -> Non
     detector = Detector(output, threads=1)  # no flags: labels, family, size from the file
     assert detector.decoder.family == "yolov8" and detector.labels.names == ["circle", "square", "triangle"]
     detector.detect(np.full((120, 160, 3), 90, np.uint8))
+    # Where the error comes from: every backbone/neck layer, the head from its final convolutions on.
+    rows = json.loads(output.with_suffix(".drift.json").read_text())["layers"]
+    assert [r["name"] for r in rows if r["kind"] == "layer"][:3] == ["0", "1", "2"]
+    head = {r["op"] for r in rows if r["kind"] == "head"}
+    assert {"CONV_2D", "SOFTMAX", "LOGISTIC", "CONCATENATION", "DEPTHWISE_CONV_2D"} <= head
+    assert "MUL" not in head  # the Conv-SiLU blocks before the final convolutions are not listed op by op
+
+
+def test_uint8_io_and_int16_layers(images: Path, tmp_path: Path) -> None:
+    output = tmp_path / "tiny_u8.tflite"
+    argv = ["--io", "uint8", "--int16-activations", "0,1"]
+    assert convert(str(FIXTURE), "--calibration", str(images), "-o", str(output), *argv) == 0
+    assert io_types(output) == (["uint8"], ["uint8"]) and float_ops(output) == []
+    assert input_quantization(output) == pytest.approx((1 / 255, 0))  # pixels 0..255 map one to one
+    off_tpu = edgetpu_unsupported(output)
+    assert off_tpu and all(op.endswith("(int16)") for op in off_tpu)  # the TPU computes in 8 bits only
+    assert read_metadata(output).extra["int16_layers"] == ["0", "1"]
+    detections = Detector(output, threads=1).detect(np.full((120, 160, 3), 90, np.uint8))
+    assert detections.boxes.dtype == np.float32
+
+
+def test_unknown_int16_layer_is_refused(
+    images: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "never.tflite"
+    argv = ["--int16-activations", "backbone"]
+    assert convert(str(FIXTURE), "--calibration", str(images), "-o", str(output), *argv) == 2
+    error = capsys.readouterr().err
+    assert "no layer named 'backbone'" in error and "0, 1, 2" in error
+    assert not output.exists()
 
 
 @pytest.fixture(scope="module")
