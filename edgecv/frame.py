@@ -29,7 +29,7 @@ class Frame:
     image: np.ndarray
     seq: int  # per source, from 0, counting frames handed to the pipeline
     ts: float  # capture time, epoch seconds (wall clock: for payloads, never for durations)
-    source_id: str = "0"
+    source_id: str = "0"  # the camera's name (a key of the cameras map, or mqtt.camera)
     mono: float = field(default_factory=time.monotonic)  # capture time on the monotonic clock, seconds
 
 

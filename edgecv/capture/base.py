@@ -40,7 +40,7 @@ class FrameSource(Protocol):
     """
 
     name: str  # for logs and errors; stream credentials are masked
-    source_id: str  # stamped on every frame; keys the per-source tracker and the output's "source"
+    source_id: str  # the name of the camera it serves, stamped on every frame; outputs' "camera"
     live: bool  # True: frames arrive in real time and are skipped when the reader is slower
     stats: SourceStats
 
