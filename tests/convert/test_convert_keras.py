@@ -64,9 +64,32 @@ def yolov8(tmp_path_factory: pytest.TempPathFactory, images: Path, labels_file: 
     return output
 
 
+def input_quantization(model: Path) -> tuple[float, int]:
+    from edgecv.detect.runtime import load_interpreter
+
+    scale, zero_point = load_interpreter(model, threads=1).get_input_details()[0]["quantization"]
+    return float(scale), int(zero_point)
+
+
 def test_full_int8(yolov8: Path) -> None:
     assert float_ops(yolov8) == []
     assert io_types(yolov8) == (["int8"], ["int8"])
+    assert input_quantization(yolov8) == pytest.approx((1 / 255, -128))
+
+
+def test_input_is_exactly_1_255_after_dull_calibration(
+    tmp_path: Path, images: Path, labels_file: Path
+) -> None:
+    """Calibration images spanning only 60..187 still give pixels 0..255 their own int8 values."""
+    import cv2
+
+    folder = tmp_path / "dull"
+    folder.mkdir()
+    for path in sorted(images.glob("*.png"))[:8]:
+        cv2.imwrite(str(folder / path.name), (cv2.imread(str(path)) // 2 + 60).astype(np.uint8))
+    status, output = convert(tmp_path, "yolov8", "--calibration", str(folder), "--labels", str(labels_file))
+    assert status == 0
+    assert input_quantization(output) == pytest.approx((1 / 255, -128))
 
 
 def test_metadata_inside(yolov8: Path) -> None:
@@ -103,6 +126,7 @@ def test_yolov5_head_and_uint8_io(tmp_path: Path, images: Path, labels_file: Pat
     assert status == 0
     assert float_ops(output) == []
     assert io_types(output) == (["uint8"], ["uint8"])
+    assert input_quantization(output) == pytest.approx((1 / 255, 0))
     assert read_metadata(output).family == "yolov5"
     assert Detector(output, threads=1).decoder.family == "yolov5"
 
