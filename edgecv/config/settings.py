@@ -181,7 +181,10 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
     known = _env_names(Settings, ENV_PREFIX) | {CONFIG_ENV}
     unknown = sorted(k for k in environ if k.upper().startswith(ENV_PREFIX) and not _known_variable(k, known))
     if unknown:
-        sections = ", ".join(f"{ENV_PREFIX}{s.upper()}{ENV_DELIMITER}<KEY>" for s in Settings.model_fields)
+        sections = ", ".join(
+            f"{ENV_PREFIX}{s.upper()}{ENV_DELIMITER}" + ("<NAME>__<KEY>" if s == "cameras" else "<KEY>")
+            for s in Settings.model_fields
+        )
         raise ConfigError(
             f"unknown environment variable {unknown[0]}"
             + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
@@ -231,8 +234,11 @@ def _shown(value: Any, loc: tuple[str, ...], secrets: list[tuple[str, ...]]) -> 
 
 def _format_validation_error(exc: ValidationError, origins: Origins, redact: Redactor) -> str:
     secrets = secret_paths(Settings)
+    errors = exc.errors()
+    # A camera's copy of a bad top-level value is left to the top-level error, when there is one.
+    reported = {tuple(str(part) for part in e["loc"]) for e in errors}
     lines = []
-    for error in exc.errors():
+    for error in errors:
         # "[key]": pydantic's place for a map's key (a camera name) that failed its own check.
         loc = tuple(str(part) for part in error["loc"] if part != "[key]")
         field = ".".join(loc) or "config"
@@ -240,7 +246,7 @@ def _format_validation_error(exc: ValidationError, origins: Origins, redact: Red
         if error["type"] == CONFLICT:
             lines.append(_conflict(str((error.get("ctx") or {})["keys"]).split(","), origins))
             continue
-        if _inherited(loc, origins):
+        if _inherited(loc, origins) and loc[2:] in reported:
             continue  # a camera's copy of a top-level value: the top-level section reports it once
         if error["type"] == "extra_forbidden":
             lines.append(
