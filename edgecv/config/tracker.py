@@ -57,15 +57,16 @@ class TrackerConfig(Section):
     # 0.8, at native rate; the same at 5 fps; IDF1 within 0.01); the whole pipeline on TUD-Campus peaks at
     # 0.65 with YOLOv8n (MOTA 0.604 / 0.649 / 0.535 at 0.5 / 0.65 / 0.8) and falls from 0.5 with SSD
     # MobileNet v1, whose people score 0.4-0.8 (0.602 / 0.538 / 0.301). 0.65 keeps every MOT15 figure at
-    # least 0.02 above the best peer's (0.01 at 0.5) and YOLOv8n at its best; SSD users set 0.5.
+    # least 0.02 above the best peer's (0.01 at 0.5) and YOLOv8n at its best; the SSD family's own default
+    # (ModelFamily.track_high_score) is 0.5, used while this key is left unset.
     high_score: float = Field(
         0.65,
         ge=0,
         le=1,
         description="Detections at or above this score are matched first, against the tracks in view and then "
         "the lost ones (ByteTrack's first stage). Lower follows weak objects and lets more false "
-        "detections through. In the detector's own score scale: SSD MobileNet v1 scores people lower than "
-        "YOLO, use 0.5 there.",
+        "detections through. In the detector's own score scale: left unset, SSD models use 0.5 (they score "
+        "people lower than YOLO does) and every other model 0.65.",
     )
     low_score: float = Field(
         0.1,

@@ -124,6 +124,9 @@ class ModelFamily:
     # Class ids with gaps (the TF Object Detection API's COCO ids): its label maps mark the gaps with ``???``
     # lines. A label file with such gaps given to a family without them is the wrong file (edgecv.labels).
     gapped_ids: bool = False
+    # The tracker's first-stage score (tracker.high_score) when the config leaves it unset. Scores are in each
+    # detector's own scale: a family whose detectors score true objects lower needs a lower bar.
+    track_high_score: float | None = None
 
     def __post_init__(self) -> None:
         if self.head is not None and self.recognizes is not None:

@@ -13,6 +13,7 @@ from ..capture.uri import AUTO as SOURCE_AUTO
 from ..config import DetectConfig, Settings
 from ..config.tracker import TrackerConfig
 from ..detect.detector import Detector, DetectParams, resolve_class_filters
+from ..detect.families import FAMILIES
 from ..errors import ConfigError, ModelError, SourceError
 from ..output import SINKS, Sink, SinkContext
 from ..track.tracker import ByteTracker
@@ -158,4 +159,7 @@ def build_tracker(
                 f"{where}tracker.class_gates: unknown class {key!r}", "use a label of the model or a class id"
             )
         gates[class_id] = gate
+    family_score = FAMILIES.get(detector.decoder.family).track_high_score
+    if family_score is not None and "high_score" not in config.model_fields_set:
+        config = config.model_copy(update={"high_score": family_score})
     return ByteTracker(config, gates, ids)
