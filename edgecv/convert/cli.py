@@ -155,7 +155,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=RANGE_METHODS,
         default="minmax",
         help="how int8 activation ranges are chosen from the calibration images (PyTorch): minmax "
-        "(default: nothing clips), percentile (99th of per-image extremes), ema (the quantizer's own)",
+        "(default: the extremes), percentile (99th of per-image extremes), ema (the quantizer's own); "
+        "then the lower end of every sigmoid/SiLU input is raised to where the activation is flat",
     )
     parser.add_argument(
         "--int16-activations",
@@ -213,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
     print(result.drift.table())
     verdict = "int8" if result.int8 else "NOT int8"
+    if result.int8 and args.int16_activations:
+        verdict = f"int8, int16 activations in {','.join(args.int16_activations)}"
     state = "ok" if result.passed else "FAILING"
     print(
         f"wrote {result.output} ({result.output.stat().st_size / 1024:.0f} KiB, {verdict}, {state}); "

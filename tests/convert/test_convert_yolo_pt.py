@@ -1,8 +1,8 @@
 """``edgecv convert CHECKPOINT.pt`` for Ultralytics and YOLOv5 training checkpoints: one command, no flags.
 
 The YOLOv5n test runs the exact command of issue 15 on the shared COCO photos (calibration 32, drift report
-on 8 held out); the slow one is the self-check protocol: calibrate on the first 20 photos by name, score
-mAP50-95 on the other 20.
+on 8 held out); the slow ones are the self-check protocol: calibrate on the first 20 photos by name, score
+mAP50-95 on the other 20, and the same with the halves swapped.
 """
 
 from __future__ import annotations
@@ -138,11 +138,13 @@ def test_yolov5n_drift_report(yolov5n_converted: tuple[Path, Path]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.shared
-def test_yolov5n_accuracy_self_check(shared_assets: Path, tmp_path: Path) -> None:
-    """Calibrate on the first 20 photos by name, score on the other 20 (never the same images)."""
+@pytest.mark.parametrize("calibrate_on", ["first", "second"])
+def test_yolov5n_accuracy_self_check(shared_assets: Path, tmp_path: Path, calibrate_on: str) -> None:
+    """Calibrate on one half of the photos by name, score on the other (never the same images), both ways."""
     photos = sorted((shared_assets / "coco_val2017" / "images").glob("*.jpg"))
+    halves = (photos[:20], photos[20:]) if calibrate_on == "first" else (photos[20:], photos[:20])
     calib, held = tmp_path / "calib", tmp_path / "held"
-    for folder, chosen in ((calib, photos[:20]), (held, photos[20:])):
+    for folder, chosen in zip((calib, held), halves, strict=True):
         folder.mkdir()
         for photo in chosen:
             (folder / photo.name).symlink_to(photo)
@@ -154,7 +156,9 @@ def test_yolov5n_accuracy_self_check(shared_assets: Path, tmp_path: Path) -> Non
     )  # fmt: skip
     assert status == 0
     report = json.loads(output.with_suffix(".drift.json").read_text())
-    # Floors from the run recorded in BENCHMARKS.md (float 0.347, int8 0.330): the official YOLOv5 int8
-    # export reaches 0.316 on unseen photos; edgecv's must not fall below it, nor drift further from float.
-    assert report["map_int8"] >= 0.316
-    assert 100 * report["map_drop"] <= 2.0
+    # Issue 15's goal, full int8: at most 1.5 mAP50-95 points below float (measured 1.30 and 1.32, see
+    # BENCHMARKS.md; before the sigmoid/SiLU lower bounds 1.74 and 2.87).
+    assert 100 * report["map_drop"] <= 1.5
+    if calibrate_on == "first":  # float reaches 0.347 on the second half, 0.289 on the first
+        assert report["map_int8"] >= 0.316  # the official YOLOv5 int8 export's figure on unseen photos
+    assert report["outputs"][0]["cosine"] >= 0.995

@@ -2,6 +2,7 @@
 
     python tools/bench/convert_speed.py                       # the demo model (float from make_demo.py)
     python tools/bench/convert_speed.py --int8 A.tflite --float B.tflite
+    python tools/bench/convert_speed.py --int8 A.tflite --float B.tflite --also int16-0-4=C.tflite
 
 Runs alternate between the two models in short blocks, so background load on a shared machine hits both
 alike; the figure is the median per-invoke time of each.
@@ -45,6 +46,13 @@ def main() -> int:
     parser.add_argument(
         "--float", dest="float_model", type=Path, default=ROOT / "build" / "demo" / "demo_float.tflite"
     )
+    parser.add_argument(
+        "--also",
+        metavar="LABEL=FILE",
+        action="append",
+        default=[],
+        help="another variant of the same model to time in the same run (e.g. --int16-activations)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--blocks", type=int, default=10)
     parser.add_argument("--per-block", type=int, default=30)
@@ -59,6 +67,12 @@ def main() -> int:
     from edgecv.detect.runtime import import_runtime, load_interpreter
 
     models = {"int8": args.int8, "float32": args.float_model}
+    for item in args.also:
+        label, _, path = item.partition("=")
+        if not label or not path or not Path(path).exists():
+            print(f"--also {item!r}: give LABEL=FILE with an existing .tflite", file=sys.stderr)
+            return 2
+        models[label] = Path(path)
     interpreters = {name: load_interpreter(path, threads=args.threads) for name, path in models.items()}
     for interpreter in interpreters.values():
         invoke_times(interpreter, 1, 10)  # warm-up: first invokes pay for allocation and packing
@@ -69,8 +83,10 @@ def main() -> int:
     median = {name: statistics.median(values) * 1000 for name, values in samples.items()}
     print(f"runtime {import_runtime().name}, {args.threads} thread(s), {len(samples['int8'])} invokes each")
     for name, path in models.items():
-        print(f"{name:8s} {median[name]:7.2f} ms  ({path.stat().st_size / 1024:.0f} KiB)  {path}")
+        print(f"{name:12s} {median[name]:7.2f} ms  ({path.stat().st_size / 1024:.0f} KiB)  {path}")
     print(f"int8 speed-up: {median['float32'] / median['int8']:.2f}x")
+    for label in list(models)[2:]:
+        print(f"{label}: {median[label] / median['int8']:.2f}x the int8 time")
     return 0
 
 
