@@ -134,6 +134,13 @@ def test_yolov5n_drift_report(yolov5n_converted: tuple[Path, Path]) -> None:
     output, _ = yolov5n_converted
     report = json.loads(output.with_suffix(".drift.json").read_text())
     assert report["images"] == 8 and report["outputs"][0]["cosine"] >= 0.99
+    rows = {r["name"].split(" #")[0]: r for r in report["layers"]}
+    assert [name for name, r in rows.items() if r["kind"] == "layer"] == [str(k) for k in range(24)]
+    # The head's three final convolutions (one per level), their sigmoids and the box decode are listed.
+    assert {"24.0 CONV_2D", "24.1 CONV_2D", "24.2 CONV_2D", "24 LOGISTIC", "24 DEPTHWISE_CONV_2D"} <= set(
+        rows
+    )
+    assert all(0.9 < r["cosine"] <= 1.0 + 1e-9 for r in report["layers"])
 
 
 @pytest.mark.slow
