@@ -146,3 +146,29 @@ def test_yolov5_layout(
     )
     assert read_metadata(output).family == "yolov5"
     assert Detector(output, threads=1).decoder.family == "yolov5"
+
+
+def test_uint8_io_and_int16_layers_from_the_command_line(
+    tmp_path: Path, factory_module: Path, images: Path, labels_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edgecv.convert.inspect_ops import edgetpu_unsupported
+
+    monkeypatch.syspath_prepend(str(factory_module))
+    import edgecv_tiny_torch
+
+    weights = tmp_path / "weights.pt"
+    torch.save(edgecv_tiny_torch.build().state_dict(), weights)
+    output = tmp_path / "u8.tflite"
+    status = convert(
+        str(weights), "--model-factory", "edgecv_tiny_torch:build", "--input-size", str(IMGSZ),
+        "--calibration", str(images), "--labels", str(labels_file), "-o", str(output),
+        "--io", "uint8", "--int16-activations", "p3",
+    )  # fmt: skip
+    assert status == 0
+    assert io_types(output) == (["uint8"], ["uint8"]) and float_ops(output) == []
+    assert read_metadata(output).extra["int16_layers"] == ["p3"]
+    assert any(op.endswith("(int16)") for op in edgetpu_unsupported(output))
+    layers = json.loads(output.with_suffix(".drift.json").read_text())["layers"]
+    names = [r["name"] for r in layers if r["kind"] == "layer"]  # in the order their outputs are computed
+    assert names[:3] == ["p3", "p4", "p5"] and {"n4", "n3", "up"} <= set(names)
+    Detector(output, threads=1).detect(np.full((100, 140, 3), 60, np.uint8))

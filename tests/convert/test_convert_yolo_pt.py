@@ -60,6 +60,7 @@ def test_ultralytics_checkpoint_one_command(images: Path, tmp_path: Path) -> Non
     assert "MUL" not in head  # the Conv-SiLU blocks before the final convolutions are not listed op by op
 
 
+@pytest.mark.slow  # a full conversion (~20 s); tests/convert/test_convert_torch.py covers the flags in seconds
 def test_uint8_io_and_int16_layers(images: Path, tmp_path: Path) -> None:
     output = tmp_path / "tiny_u8.tflite"
     argv = ["--io", "uint8", "--int16-activations", "0,1"]
