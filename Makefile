@@ -76,3 +76,10 @@ soak: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) $(VENV)-py310 build *.egg-info
+
+# edgecv convert's slow tests: issue 15's accuracy self-check (YOLOv5n calibrated on one half of the shared
+# COCO photos, scored on the other, both ways: at most 1.5 mAP50-95 points below float) and full conversions
+# of the Ultralytics fixtures with --io uint8 / --int16-activations. About 2 minutes; needs ../shared/assets.
+.PHONY: test-convert-slow
+test-convert-slow: $(VENV)/.dev
+	$(BIN)/python -m pytest -q -m slow tests/convert
