@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 PY310 ?= $(shell p=$$(ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -n1); [ -n "$$p" ] && echo "$$p" || command -v python3.10)
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: demo run test mosquitto test-unit test-py310 lint bench soak clean help
+.PHONY: demo run test mosquitto test-unit test-py310 test-arm64 lint bench soak clean help
 
 help:
 	@echo "make demo       run the bundled demo (runtime dependencies only)"
 	@echo "make test       install dev + convert dependencies and run the test suite"
-	@echo "make test-py310 unit tests on Python 3.10 with numpy<2 (Jetson / Pi OS Bookworm)"
+	@echo "make test-py310 unit tests on Python 3.10 with Bookworm's numpy 1.24 pins (Jetson / Pi OS Bookworm)"
+	@echo "make test-arm64 Pi OS Bookworm 64-bit under qemu: the README's Pi recipe, arm tests, detections vs x86 (root, ~20 min)"
 	@echo "make lint       ruff (check and format) and mypy"
 	@echo "make bench      benchmarks in tools/bench (needs ../shared/assets; convert_speed needs tools/demo/make_demo.py first)"
 	@echo "make soak       service soak: SOAK_MINUTES (30) on a looping clip, broker restarted every SOAK_BROKER_RESTART_S (300)"
@@ -41,12 +42,12 @@ mosquitto:
 	@missing=""; \
 	command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || missing="mosquitto"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	command -v faketime >/dev/null || missing="$$missing faketime"; \
 	/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); gi.require_version('Gst', '1.0'); \
 	  from gi.repository import Gst; Gst.init(None); assert Gst.ElementFactory.find('vp8enc')" 2>/dev/null || \
 	  missing="$$missing python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "tests need:$$missing: sudo apt-get update && sudo apt-get install -y$$missing"; fi; \
 	fi
@@ -57,15 +58,21 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check edgecv tests tools
 	$(BIN)/mypy
 
-$(VENV)-py310/.dev: pyproject.toml
+$(VENV)-py310/.dev: pyproject.toml constraints/bookworm.txt
 	@test -n "$(PY310)" || { echo "python3.10 not found (pyenv install 3.10)"; exit 1; }
 	$(PY310) -m venv $(VENV)-py310
 	$(VENV)-py310/bin/pip install $(PIP_FLAGS) -e '.[dev]' -c constraints/bookworm.txt
 	touch $@
 
 test-py310: $(VENV)-py310/.dev
-	$(VENV)-py310/bin/python -c "import numpy, sys; assert numpy.__version__ < '2', numpy.__version__; print('python', sys.version.split()[0], 'numpy', numpy.__version__)"
+	$(VENV)-py310/bin/python -c "import numpy, sys; assert numpy.__version__.startswith('1.24.'), numpy.__version__; print('python', sys.version.split()[0], 'numpy', numpy.__version__)"
 	$(VENV)-py310/bin/python -m pytest -q -p no:cacheprovider tests
+
+# Raspberry Pi OS Bookworm under qemu-user: a Debian 12 rootfs (cached in ~/.cache/edgecv, keyed by its
+# recipe), the README's Pi recipe, the architecture-sensitive tests, detections compared with this
+# machine's. Root; installs qemu-user-static and debootstrap when missing. tools/pi/stage.sh says more.
+test-arm64: $(VENV)/.dev
+	HOST_PYTHON=$(BIN)/python bash tools/pi/stage.sh arm64
 
 bench: $(VENV)/.dev
 	@for b in $(filter-out tools/bench/peers.py,$(wildcard tools/bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
