@@ -29,14 +29,19 @@ def _check_relative(points: list[Point], units: str, what: str) -> None:
         raise ValueError(f"{what} with units: relative takes fractions from 0 to 1, found {points}")
 
 
-class ZoneConfig(Section):
-    polygon: list[Point] = Field(
-        min_length=3, description="The zone's corners [[x, y], ...] in order (at least three)."
-    )
+class RuleConfig(Section):
+    """What zones and lines share: coordinates' units, the point of a box that counts, the classes."""
+
     units: Literal["pixels", "relative"] = Field("pixels", description=UNITS_ABOUT)
     anchor: AnchorName = Field("bottom_center", description=ANCHOR_ABOUT)
     classes: list[str] | None = Field(
-        None, description="Only these classes (names) can be in the zone; all when omitted."
+        None, description="Only these classes (names) count for the rule; all when omitted."
+    )
+
+
+class ZoneConfig(RuleConfig):
+    polygon: list[Point] = Field(
+        min_length=3, description="The zone's corners [[x, y], ...] in order (at least three)."
     )
     min_score: float = Field(
         0.0,
@@ -63,17 +68,12 @@ class ZoneConfig(Section):
         return self
 
 
-class LineConfig(Section):
+class LineConfig(RuleConfig):
     points: list[Point] = Field(
         min_length=2,
         max_length=2,
         description="[[x1, y1], [x2, y2]]: the directed segment. 'in' is a crossing to the side where "
         "(x2-x1)(y-y1) - (y2-y1)(x-x1) > 0 (x right, y down): for a line drawn top to bottom, the left.",
-    )
-    units: Literal["pixels", "relative"] = Field("pixels", description=UNITS_ABOUT)
-    anchor: AnchorName = Field("bottom_center", description=ANCHOR_ABOUT)
-    classes: list[str] | None = Field(
-        None, description="Only these classes (names) are counted; all when omitted."
     )
     margin: float = Field(
         0.1,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config.scene import SceneConfig
+from ..config.scene import Point, RuleConfig, SceneConfig
 from ..labels import Labels
 from .filters import DetectionFilter, MaskRule, SizeRule
 from .geometry import outside_frame, to_pixels
@@ -62,28 +62,24 @@ def build_rules(scene: SceneConfig, labels: Labels, width: int, height: int, cam
         return out
 
     num_classes = max(len(labels), 1)
-    zones = [
-        ZoneRule(
+
+    def placed(
+        name: str, points: list[Point], rule: RuleConfig, what: str
+    ) -> tuple[str, np.ndarray, str, tuple[int, ...] | None]:
+        """The arguments every rule starts with: name, pixel geometry, anchor, class ids."""
+        label = f"{what} {name!r}"
+        return (
             name,
-            pixels(z.polygon, z.units, f"zone {name!r}"),
-            z.anchor,
-            _class_ids(z.classes, labels, f"{where}zone {name!r}"),
-            z.min_score,
-            z.inertia_s,
-            z.loiter_s,
+            pixels(points, rule.units, label),
+            rule.anchor,
+            _class_ids(rule.classes, labels, f"{where}{label}"),
         )
+
+    zones = [
+        ZoneRule(*placed(name, z.polygon, z, "zone"), z.min_score, z.inertia_s, z.loiter_s)
         for name, z in scene.zones.items()
     ]
-    lines = [
-        LineRule(
-            name,
-            pixels(ln.points, ln.units, f"line {name!r}"),
-            ln.anchor,
-            _class_ids(ln.classes, labels, f"{where}line {name!r}"),
-            ln.margin,
-        )
-        for name, ln in scene.lines.items()
-    ]
+    lines = [LineRule(*placed(name, ln.points, ln, "line"), ln.margin) for name, ln in scene.lines.items()]
     masks = [MaskRule(pixels(m.polygon, m.units, f"mask {k}"), m.anchor) for k, m in enumerate(scene.masks)]
     frame = width * height
     sizes = {}
