@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
+from .scene import LineConfig, MaskConfig, MotionConfig, RuleName, SceneConfig, ZoneConfig
 from .sections import DetectConfig, Section, SourceConfig
 from .tracker import TrackerConfig
 
@@ -31,8 +32,9 @@ CAMERA_NAME = re.compile(r"^[a-z0-9_]+$")
 # a camera of that name would be mistaken for them by a subscriber filtering one level deep.
 RESERVED_NAMES = ("availability", "error", "set", "state")
 DEFAULT_CAMERA = "cam0"
-# The sections a camera has of its own rather than as an override of a top-level one.
-OWN_SECTIONS = ("source",)
+# The sections a camera has of its own rather than as an override of a top-level one: its source and the
+# geometry of its scene (pixels of its own frames). At the top level they are the one-camera shorthand.
+OWN_SECTIONS = ("source", "zones", "lines", "masks")
 
 
 def check_camera_name(name: str) -> str:
@@ -67,6 +69,20 @@ class CameraConfig(Section):
         default_factory=TrackerConfig,
         description="Overrides of the top-level tracker section for this camera, as for detect.",
     )
+    motion: MotionConfig = Field(
+        default_factory=MotionConfig,
+        description="Overrides of the top-level motion section for this camera, as for detect.",
+    )
+    zones: dict[RuleName, ZoneConfig] = Field(
+        default_factory=dict, description="This camera's zones (pixels of its frames unless units: relative)."
+    )
+    lines: dict[RuleName, LineConfig] = Field(
+        default_factory=dict, description="This camera's counting lines."
+    )
+    masks: list[MaskConfig] = Field(
+        default_factory=list,
+        description="Regions of this camera whose detections are dropped before tracking.",
+    )
 
     @model_validator(mode="after")
     def _check_source(self) -> CameraConfig:
@@ -76,6 +92,16 @@ class CameraConfig(Section):
                 "/dev/videoN, a stream URL, a video file or a folder)"
             )
         return self
+
+    def scene(self) -> SceneConfig:
+        """This camera's scene rules: its zones, lines, masks, motion and ``detect.filters``."""
+        return SceneConfig.model_construct(
+            zones=self.zones,
+            lines=self.lines,
+            masks=self.masks,
+            motion=self.motion,
+            filters=self.detect.filters,
+        )
 
 
 def override_sections() -> tuple[str, ...]:
@@ -146,7 +172,10 @@ def shorthand_conflicts(data: Mapping[str, Any]) -> list[tuple[str, ...]]:
     """The one-camera shorthand's keys that are set beside a ``cameras`` map (each one an error)."""
     if not data.get("cameras"):
         return []
-    found: list[tuple[str, ...]] = [("source",)] if "source" in data else []
+    # An empty rule list at the top level (as 'edgecv config' writes the defaults) is no conflict.
+    found: list[tuple[str, ...]] = [
+        (name,) for name in OWN_SECTIONS if name in data and (name == "source" or data[name])
+    ]
     mqtt = data.get("mqtt")
     if (isinstance(mqtt, Mapping) and "camera" in mqtt) or (
         isinstance(mqtt, BaseModel) and "camera" in mqtt.model_fields_set

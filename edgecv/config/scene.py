@@ -7,12 +7,12 @@ warns then, naming it).
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ..scene.geometry import ANCHORS
-from .sections import Section
+from .sections import Section, SizeFilterConfig
 
 Point = tuple[float, float]
 AnchorName = Literal["bottom_center", "center", "top_center", "bottom_left", "bottom_right"]
@@ -22,6 +22,16 @@ ANCHOR_ABOUT = (
 )
 UNITS_ABOUT = "pixels: coordinates in source-frame pixels; relative: fractions (0-1) of its width and height."
 assert set(ANCHORS) == set(get_args(AnchorName))  # one list of anchors: geometry's
+
+
+def check_rule_name(name: str) -> str:
+    """A zone's or line's name is an MQTT topic level (``<camera>/zones/<zone>``)."""
+    if not name or "/" in name or "+" in name or "#" in name:
+        raise ValueError(f"rule name {name!r} must be non-empty without '/', '+' or '#' (MQTT topic level)")
+    return name
+
+
+RuleName = Annotated[str, AfterValidator(check_rule_name)]
 
 
 def _check_relative(points: list[Point], units: str, what: str) -> None:
@@ -105,23 +115,6 @@ class MaskConfig(Section):
         return self
 
 
-class SizeFilterConfig(Section):
-    min_area: float = Field(
-        0.0, ge=0, description="Smallest box area: pixels, or a fraction of the frame below 1."
-    )
-    max_area: float | None = Field(
-        None, gt=0, description="Largest box area: pixels, or a fraction of the frame up to 1."
-    )
-    min_ratio: float = Field(0.0, ge=0, description="Smallest width / height.")
-    max_ratio: float | None = Field(None, gt=0, description="Largest width / height.")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SizeFilterConfig:
-        if self.max_ratio is not None and self.max_ratio < self.min_ratio:
-            raise ValueError(f"max_ratio {self.max_ratio} is below min_ratio {self.min_ratio}")
-        return self
-
-
 class MotionConfig(Section):
     enabled: bool = Field(False, description="Skip the detector on frames where nothing moves.")
     threshold: float = Field(
@@ -147,8 +140,8 @@ class MotionConfig(Section):
 class SceneConfig(Section):
     """One camera's rules (the top level for the one-camera shorthand, or under ``cameras.<name>``)."""
 
-    zones: dict[str, ZoneConfig] = Field(default_factory=dict, description="Named zones.")
-    lines: dict[str, LineConfig] = Field(default_factory=dict, description="Named counting lines.")
+    zones: dict[RuleName, ZoneConfig] = Field(default_factory=dict, description="Named zones.")
+    lines: dict[RuleName, LineConfig] = Field(default_factory=dict, description="Named counting lines.")
     masks: list[MaskConfig] = Field(
         default_factory=list, description="Detections anchored in these are dropped."
     )
@@ -156,13 +149,3 @@ class SceneConfig(Section):
     filters: dict[str, SizeFilterConfig] = Field(
         default_factory=dict, description="detect.filters: per-class size bounds, keyed by class name."
     )
-
-    @field_validator("zones", "lines")
-    @classmethod
-    def _names(cls, value: dict[str, object]) -> dict[str, object]:
-        for name in value:
-            if not name or "/" in name or "+" in name or "#" in name:
-                raise ValueError(
-                    f"rule name {name!r} must be non-empty without '/', '+' or '#' (MQTT topic level)"
-                )
-        return value

@@ -169,6 +169,23 @@ class ModelConfig(Section):
         return FAMILIES.check(value, extra=(AUTO,))
 
 
+class SizeFilterConfig(Section):
+    min_area: float = Field(
+        0.0, ge=0, description="Smallest box area: pixels, or a fraction of the frame below 1."
+    )
+    max_area: float | None = Field(
+        None, gt=0, description="Largest box area: pixels, or a fraction of the frame up to 1."
+    )
+    min_ratio: float = Field(0.0, ge=0, description="Smallest width / height.")
+    max_ratio: float | None = Field(None, gt=0, description="Largest width / height.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SizeFilterConfig:
+        if self.max_ratio is not None and self.max_ratio < self.min_ratio:
+            raise ValueError(f"max_ratio {self.max_ratio} is below min_ratio {self.min_ratio}")
+        return self
+
+
 class DetectConfig(Section):
     conf: float = Field(
         0.25,
@@ -195,6 +212,11 @@ class DetectConfig(Section):
         default_factory=dict,
         description="Per-class NMS IoU threshold overriding 'iou', keyed by class name or id.",
     )
+    filters: dict[str, SizeFilterConfig] = Field(
+        default_factory=dict,
+        description="Per-class size bounds, keyed by class name: boxes outside them are dropped before "
+        "tracking. Areas in pixels, or a fraction of the frame below 1; ratio = width / height.",
+    )
 
     _split_classes = field_validator("classes", mode="before")(_split_list)
 
@@ -218,6 +240,11 @@ class OutputConfig(Section):
         "auto", description="JSON lines on stdout: 'auto' prints them when no MQTT broker is configured."
     )
     include_empty: bool = Field(True, description="Also print frames in which nothing was detected.")
+    include_skipped: bool = Field(
+        False,
+        description="Also print a line for each frame on which motion gating skipped the detector (marked "
+        '"skipped": true).',
+    )
     decimals: int = Field(
         2,
         ge=0,

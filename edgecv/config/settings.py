@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from .cameras import CameraConfig, check_camera_name, merge_overrides, override_sections, shorthand_conflicts
 from .mqtt import MqttConfig
 from .origins import DEFAULTS, ENV_DELIMITER, ENV_PREFIX, Origins, env_tree
+from .scene import LineConfig, MaskConfig, MotionConfig, RuleName, ZoneConfig
 from .secrets import MASK, Redactor, mask_tree, secret_paths, values_at
 from .sections import DetectConfig, LogConfig, ModelConfig, OutputConfig, SourceConfig
 from .service import ServiceConfig
@@ -103,6 +104,24 @@ class Settings(BaseSettings):
         default_factory=ServiceConfig, description="Health checks and deadlines when run as a service."
     )
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Publishing to an MQTT broker.")
+    zones: dict[RuleName, ZoneConfig] = Field(
+        default_factory=dict,
+        description="Named zones of the one-camera shorthand (a camera of 'cameras' has its own): "
+        "name -> {polygon, classes, min_score, inertia_s, loiter_s, anchor, units}.",
+    )
+    lines: dict[RuleName, LineConfig] = Field(
+        default_factory=dict,
+        description="Named counting lines of the one-camera shorthand: name -> {points, classes, anchor, units}.",
+    )
+    masks: list[MaskConfig] = Field(
+        default_factory=list,
+        description="Regions of the one-camera shorthand whose detections are dropped before tracking.",
+    )
+    motion: MotionConfig = Field(
+        default_factory=MotionConfig,
+        description="Motion-gated detection: skip the detector on frames where nothing moves (a camera of "
+        "'cameras' overrides these keys like detect's).",
+    )
 
     @model_validator(mode="before")
     @classmethod

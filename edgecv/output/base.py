@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ..detections import Detections
 from ..frame import Frame
 from ..registry import Registry
+from ..scene.events import SceneEvent
 from ..track.events import TrackEvent
 
 if TYPE_CHECKING:
@@ -56,6 +57,15 @@ class WatchesCameras(Protocol):
     """
 
     def camera_state(self, camera: str, flowing: bool) -> None: ...
+
+
+@runtime_checkable
+class WritesSceneEvents(Protocol):
+    """A sink that also takes the scene rules' events (zone enter/exit, loiter, line crossings; see
+    :mod:`edgecv.scene.events`). The post thread calls it right after ``write_events`` of the same frame,
+    with that frame's scene events (``frame.source_id`` names the camera). Must return quickly."""
+
+    def write_scene_events(self, frame: Frame, events: Sequence[SceneEvent]) -> None: ...
 
 
 class SinkBase:

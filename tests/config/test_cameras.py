@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgecv.config import load_settings
-from edgecv.config.cameras import CameraConfig, override_sections
+from edgecv.config.cameras import OWN_SECTIONS, CameraConfig, override_sections
 from edgecv.errors import ConfigError
 
 TWO_CAMERAS = """
@@ -85,7 +85,7 @@ def test_the_shorthand_is_one_camera_named_by_mqtt_camera() -> None:
     assert list(cameras) == ["door"]
     assert cameras["door"].source is settings.source and cameras["door"].detect is settings.detect
     assert list(load_settings(environ={}).camera_sections()) == ["cam0"]
-    assert set(override_sections()) | {"source"} == set(CameraConfig.model_fields)
+    assert set(override_sections()) | set(OWN_SECTIONS) == set(CameraConfig.model_fields)
 
 
 @pytest.mark.parametrize(
@@ -162,3 +162,86 @@ def test_edgecv_config_documents_the_map() -> None:
         "the top-level detect.<key>",
     )
     assert "cameras.<name>.tracker.<key>" in listed
+
+
+SCENE = """
+zones:
+  driveway: {polygon: [[0, 300], [640, 300], [640, 480], [0, 480]], classes: [car, person], loiter_s: 30}
+lines:
+  door: {points: [[240, 90], [240, 360]], classes: [person]}
+masks:
+  - {polygon: [[0, 0], [200, 0], [200, 40], [0, 40]]}
+motion: {enabled: true, max_skip_s: 2}
+detect:
+  filters: {person: {min_area: 400, max_ratio: 1.2}, car: {min_area: 0.01}}
+"""
+
+
+def test_the_shorthand_carries_the_scene_of_its_one_camera(tmp_path: Path) -> None:
+    (scene,) = [
+        c.scene() for c in load_settings(write(tmp_path, SCENE), environ={}).camera_sections().values()
+    ]
+    assert list(scene.zones) == ["driveway"] and scene.zones["driveway"].loiter_s == 30
+    assert (
+        scene.lines["door"].points == [(240, 90), (240, 360)]
+        and scene.lines["door"].anchor == "bottom_center"
+    )
+    assert scene.masks[0].polygon[2] == (200, 40)
+    assert (scene.motion.enabled, scene.motion.max_skip_s) == (True, 2)
+    assert scene.filters["person"].max_ratio == 1.2 and scene.filters["car"].min_area == 0.01
+
+
+def test_each_camera_has_its_own_geometry_and_overrides_motion(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+motion: {enabled: true, threshold: 30}
+cameras:
+  front:
+    source: {uri: a.mp4}
+    zones: {porch: {polygon: [[0, 0], [0.5, 0], [0.5, 1]], units: relative}}
+    motion: {max_skip_s: 1}
+  back:
+    source: {uri: b.mp4}
+    lines: {gate: {points: [[0, 0], [10, 10]]}}
+""",
+    )
+    cameras = load_settings(config, environ={}).camera_sections()
+    front, back = cameras["front"].scene(), cameras["back"].scene()
+    assert (list(front.zones), list(front.lines), list(back.zones), list(back.lines)) == (
+        ["porch"],
+        [],
+        [],
+        ["gate"],
+    )
+    assert (front.motion.enabled, front.motion.threshold, front.motion.max_skip_s) == (True, 30, 1)
+    assert (back.motion.enabled, back.motion.max_skip_s) == (True, 5.0)
+
+
+@pytest.mark.parametrize("section", ["zones", "lines", "masks"])
+def test_shorthand_geometry_beside_cameras_is_an_error(tmp_path: Path, section: str) -> None:
+    rule = {
+        "zones": "{z: {polygon: [[0, 0], [1, 0], [1, 1]]}}",
+        "lines": "{l: {points: [[0, 0], [1, 1]]}}",
+        "masks": "[{polygon: [[0, 0], [1, 0], [1, 1]]}]",
+    }[section]
+    message = error_of(
+        write(tmp_path, f"{section}: {rule}\ncameras: {{a: {{source: {{uri: a.mp4}}}}}}\n"), environ={}
+    )
+    assert section in message and "cameras" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("zones: {'a/b': {polygon: [[0, 0], [1, 0], [1, 1]]}}", "MQTT topic level"),
+        (
+            "cameras: {a: {source: {uri: a.mp4}, lines: {'x+': {points: [[0, 0], [1, 1]]}}}}",
+            "MQTT topic level",
+        ),
+        ("lines: {door: {points: [[1, 1], [1, 1]]}}", "two distinct points"),
+        ("detect: {filters: {person: {min_ratio: 2, max_ratio: 1}}}", "below min_ratio"),
+    ],
+)
+def test_bad_rules_are_one_line_errors(tmp_path: Path, text: str, named: str) -> None:
+    assert named in error_of(write(tmp_path, text + "\n"), environ={})
