@@ -1,13 +1,13 @@
-"""``MqttSink``: every camera's frames and track events → its topics, over the process's one connection.
-Runs on the pipeline's post thread and never blocks on the network: :class:`~edgecv.mqtt.publisher.Publisher`
-queues while the broker is away."""
+"""``MqttSink``: every camera's frames, track events and scene events → its topics, over the process's one
+connection. Runs on the pipeline's post thread and never blocks on the network:
+:class:`~edgecv.mqtt.publisher.Publisher` queues while the broker is away."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..config.mqtt import MqttConfig
@@ -15,18 +15,26 @@ from ..detections import Detections
 from ..frame import Frame
 from ..labels import Labels
 from ..output.base import SinkBase
+from ..scene.events import SceneEvent
 from ..track.events import TrackEvent
 from .channel import Channel, Timings
+from .coalesce import Coalescer
 from .discovery import Discovery
 from .payloads import MessageIds
 from .publisher import Publisher
+from .rules import SceneRules
+from .scene import SceneChannel
 from .topics import Topics
+from .totals import TotalsFile
 
 log = logging.getLogger(__name__)
 
 # Of the stop budget, what closing keeps for itself after the flush: the spool's last compaction and fsync
 # (tens of milliseconds on an SD card), the DISCONNECT, and the counters.
 FINISH_RESERVE_S = 0.3
+# A zone's or line's retained topic changes at most this often (the newest value wins): a burst of crossings
+# must not flood the broker and Home Assistant's recorder. The first change after a quiet second goes at once.
+SCENE_MIN_INTERVAL_S = 1.0
 
 
 class CameraCounters(Protocol):
@@ -54,6 +62,8 @@ class MqttSink(SinkBase):
 
     ``cameras`` are the run's cameras; without them the sink has one camera, ``mqtt.camera``, whose stats
     read ``timings`` (anything with ``summary_ms()``) and ``dropped_frames`` (a callable), both optional.
+    ``scenes`` are the cameras' zones and lines by camera name (:func:`edgecv.mqtt.rules.scene_rules`): their
+    retained topics and Home Assistant sensors exist from the start.
     """
 
     def __init__(
@@ -65,14 +75,23 @@ class MqttSink(SinkBase):
         timings: Timings | None = None,
         dropped_frames: Callable[[], int] | None = None,
         decimals: int = 1,
+        scenes: Mapping[str, SceneRules] | None = None,
     ) -> None:
         self.config = config
         self.labels = labels
         self.ids = MessageIds()
         names = [camera.name for camera in cameras] or [config.camera]
         topics = [Topics(config.prefix, config.device, name) for name in names]
+        scenes = dict(scenes or {})
+        unknown = sorted(set(scenes) - set(names))
+        if unknown:
+            raise ValueError(
+                f"scene rules for camera(s) {', '.join(unknown)}, which this sink does not publish"
+            )
         self.discovery = (
-            Discovery(config.discovery_prefix, topics, config.labels) if config.discovery_prefix else None
+            Discovery(config.discovery_prefix, topics, config.labels, scenes)
+            if config.discovery_prefix
+            else None
         )
         self.publisher = Publisher(
             config,
@@ -95,6 +114,20 @@ class MqttSink(SinkBase):
                 timings=camera.timings if camera is not None else timings,
                 started=started,
             )
+        self.coalescer = Coalescer(SCENE_MIN_INTERVAL_S, name="edgecv-mqtt-scene")
+        self.scenes: dict[str, SceneChannel] = {
+            t.camera: SceneChannel(
+                config,
+                t,
+                scenes.get(t.camera, SceneRules()),
+                labels,
+                self.ids,
+                self.publisher,
+                self.coalescer,
+                TotalsFile(config.camera_spool_dir(t.camera)),
+            )
+            for t in topics
+        }
         if self.discovery is not None:
             for topic, payload in self.discovery.configs.items():
                 self.publisher.set_retained(topic, payload)
@@ -107,16 +140,18 @@ class MqttSink(SinkBase):
         """The first camera's topics (the only camera's, in a one-camera run)."""
         return next(iter(self.channels.values())).topics
 
-    def _channel(self, frame: Frame) -> Channel:
+    def _camera(self, frame: Frame) -> str:
         if len(self.channels) == 1:
-            return next(iter(self.channels.values()))
-        try:
-            return self.channels[frame.source_id]
-        except KeyError:
+            return next(iter(self.channels))
+        if frame.source_id not in self.channels:
             raise ValueError(
                 f"a frame of camera {frame.source_id!r}, which this sink does not publish "
                 f"({', '.join(self.channels)})"
-            ) from None
+            )
+        return frame.source_id
+
+    def _channel(self, frame: Frame) -> Channel:
+        return self.channels[self._camera(frame)]
 
     # -- frames and events ------------------------------------------------------------------------------
 
@@ -128,6 +163,20 @@ class MqttSink(SinkBase):
 
     def write_events(self, frame: Frame, events: list[TrackEvent]) -> None:
         self._channel(frame).write_events(frame, events)
+
+    def write_scene_events(self, frame: Frame, events: Sequence[SceneEvent]) -> None:
+        """Scene events on the camera's events topic; zone occupancy and line totals on their retained
+        topics (:mod:`edgecv.mqtt.scene`)."""
+        if events:
+            self.scenes[self._camera(frame)].write_scene_events(frame, events)
+
+    def reset_counts(self, camera: str) -> None:
+        """Zero ``camera``'s line totals, in its totals file and on its retained ``lines/<line>`` topics.
+        Thread-safe (the runtime control's ``set/reset_counts`` calls it from the network thread)."""
+        scene = self.scenes.get(camera)
+        if scene is None:
+            raise ValueError(f"no camera {camera!r} in this run (cameras: {', '.join(self.scenes)})")
+        scene.reset_counts()
 
     def publish_stats(self) -> None:
         for channel in self.channels.values():
@@ -152,12 +201,16 @@ class MqttSink(SinkBase):
         # retained, so ignored).
         for channel in self.channels.values():
             self.publisher.link.subscribe(channel.topics.counts_filter)
+            for topic in channel.topics.scene_filters:
+                self.publisher.link.subscribe(topic)
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if self.discovery is not None and self.discovery.stale(topic, payload, retained):
             log.info("mqtt: removing Home Assistant entity %s (label no longer configured)", topic)
         elif any(c.stale_count(topic, payload, retained) for c in self.channels.values()):
             log.info("mqtt: clearing the retained count %s (label no longer configured)", topic)
+        elif any(s.stale(topic, payload, retained) for s in self.scenes.values()):
+            log.info("mqtt: clearing the retained %s (zone or line no longer configured)", topic)
         else:
             return
         # Not kept as retained state: an empty retained message is a one-off deletion.
@@ -175,13 +228,17 @@ class MqttSink(SinkBase):
         self.close_by(None)
 
     def close_by(self, deadline: float | None) -> None:
-        """Zero every camera's counts and mark it ``offline``, publish the process's ``offline``, wait for
+        """Publish the latest zone and line topics, keep the line totals on disk and empty every zone, zero
+        every camera's counts and mark it ``offline``, publish the process's ``offline``, wait for
         acknowledgements up to ``mqtt.flush_timeout_s`` but no later than ``FINISH_RESERVE_S`` before
         ``deadline`` (monotonic: the run's stop deadline), then leave the spools consistent on disk for the
         next start."""
         flush_until = time.monotonic() + self.config.flush_timeout_s
         if deadline is not None:
             flush_until = min(flush_until, deadline - FINISH_RESERVE_S)
+        self.coalescer.close()
+        for scene in self.scenes.values():
+            scene.close()
         for channel in self.channels.values():
             # Nothing is in view once we are gone: a retained count must not stay at its last value.
             channel.publish_counts(Counter(), time.time())

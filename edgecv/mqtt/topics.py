@@ -17,6 +17,8 @@ EVENTS = "events"
 COUNTS = "counts"
 STATS = "stats"
 SNAPSHOT = "snapshot"
+ZONES = "zones"
+LINES = "lines"
 ALL = "all"
 
 _UNSAFE = re.compile(r"[/+#\x00]")
@@ -81,3 +83,20 @@ class Topics:
 
     def snapshot(self, label: str) -> str:
         return f"{self.base}/{SNAPSHOT}/{level(label)}"
+
+    def zone(self, name: str) -> str:
+        """``zones/<zone>``: the zone's occupancy (retained)."""
+        return f"{self.base}/{ZONES}/{level(name)}"
+
+    def line(self, name: str) -> str:
+        """``lines/<line>``: the line's totals (retained)."""
+        return f"{self.base}/{LINES}/{level(name)}"
+
+    @property
+    def scene_filters(self) -> tuple[str, str]:
+        """Subscriptions to every zone and line topic of this camera."""
+        return f"{self.base}/{ZONES}/+", f"{self.base}/{LINES}/+"
+
+    def is_scene(self, topic: str) -> bool:
+        """A zone or line topic of this camera."""
+        return topic.startswith((f"{self.base}/{ZONES}/", f"{self.base}/{LINES}/"))

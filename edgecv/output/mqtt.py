@@ -15,6 +15,7 @@ def build(context: SinkContext) -> MqttSink | None:
     settings = context.settings
     if settings.mqtt.host is None:
         return None
+    from ..mqtt.rules import scene_rules
     from ..mqtt.sink import MqttSink
 
     return MqttSink(
@@ -24,6 +25,9 @@ def build(context: SinkContext) -> MqttSink | None:
         timings=context.timings,
         dropped_frames=context.dropped_frames,
         decimals=settings.output.decimals,
+        scenes={
+            name: scene_rules(camera, context.labels) for name, camera in settings.camera_sections().items()
+        },
     )
 
 
