@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 Action = Callable[[], None]
 
+# A zone's or line's retained topic changes at most this often (the newest value wins): a burst of crossings
+# must not flood the broker and Home Assistant's recorder. The first change after a quiet second goes at once.
+SCENE_MIN_INTERVAL_S = 1.0
+
 
 class Coalescer:
     """Runs each key's latest action at most once per ``interval_s``, on a thread of its own."""

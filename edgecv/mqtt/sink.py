@@ -18,7 +18,7 @@ from ..output.base import SinkBase
 from ..scene.events import SceneEvent
 from ..track.events import TrackEvent
 from .channel import Channel, Timings
-from .coalesce import Coalescer
+from .coalesce import SCENE_MIN_INTERVAL_S, Coalescer
 from .discovery import Discovery
 from .payloads import MessageIds
 from .publisher import Publisher
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 # Of the stop budget, what closing keeps for itself after the flush: the spool's last compaction and fsync
 # (tens of milliseconds on an SD card), the DISCONNECT, and the counters.
 FINISH_RESERVE_S = 0.3
-# A zone's or line's retained topic changes at most this often (the newest value wins): a burst of crossings
-# must not flood the broker and Home Assistant's recorder. The first change after a quiet second goes at once.
-SCENE_MIN_INTERVAL_S = 1.0
 
 
 class CameraCounters(Protocol):
