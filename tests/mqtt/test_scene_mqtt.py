@@ -473,3 +473,43 @@ def test_edgecv_run_with_zones_and_lines_publishes_their_topics_and_sensors(
     for topic, body in configs.items():
         assert ha.problems(topic, body) == [], topic
     assert (state / "dev" / "cam").is_dir()
+
+
+class Counters:
+    """A camera of the run, as the sink reads it."""
+
+    def __init__(self, name: str) -> None:
+        from edgecv.pipeline.timing import StageTimes
+
+        self.name = name
+        self.timings = StageTimes()
+        self.dropped_frames = 0
+
+
+def test_each_camera_keeps_and_resets_its_own_totals(broker, subscribe, mq, tmp_path: Path) -> None:
+    sub = subscribe(broker.port, ["edgecv/dev/+/lines/#"])
+    config = mq.config(broker.port, spool_dir=str(tmp_path / "state"))
+    rules = {name: SceneRules(lines={"door": ("person",)}) for name in ("front", "garage")}
+    sink = MqttSink(config, LABELS, cameras=[Counters("front"), Counters("garage")], scenes=rules)
+    try:
+        for name, n in (("front", 2), ("garage", 3)):
+            at = Frame(np.zeros((8, 8, 3), np.uint8), 1, time.time(), source_id=name)
+            sink.write_scene_events(at, [cross(i, "in") for i in range(n)])
+        sink.reset_counts("front")
+        zero, three = {"in": {"person": 0}, "out": {"person": 0}}, {"in": {"person": 3}, "out": {"person": 0}}
+        assert mq.wait_until(
+            lambda: (
+                (last(sub, "edgecv/dev/front/lines/door"), last(sub, "edgecv/dev/garage/lines/door"))
+                == (zero, three)
+            ),
+            timeout=5,
+        )
+        with pytest.raises(ValueError, match="does not publish"):
+            sink.write_scene_events(
+                Frame(np.zeros((8, 8, 3), np.uint8), 1, time.time(), source_id="attic"), [cross(1, "in")]
+            )
+    finally:
+        sink.close()
+    for name, expected in (("front", zero), ("garage", three)):
+        path = tmp_path / "state" / "dev" / name / FILENAME
+        assert json.loads(path.read_text())["lines"]["door"] == expected
