@@ -199,9 +199,9 @@ def test_topics_layout() -> None:
 
 def test_the_mqtt_sink_takes_scene_events() -> None:
     from edgecv.mqtt.sink import MqttSink
-    from edgecv.output.base import WritesSceneEvents
+    from edgecv.output.base import ResetsCounts, WritesSceneEvents
 
-    assert issubclass(MqttSink, WritesSceneEvents)
+    assert issubclass(MqttSink, WritesSceneEvents) and issubclass(MqttSink, ResetsCounts)
 
 
 def test_wire_spec_is_current(repo_root: Path) -> None:
