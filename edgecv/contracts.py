@@ -36,6 +36,11 @@ class DetectionJson(Contract):
     track_id: int | None = Field(
         None, description="Id of the confirmed track this box belongs to (with tracking)."
     )
+    zones: list[str] | None = Field(
+        None,
+        description="The zones the track is in (after their inertia_s), in config order; [] when in none. "
+        "Only on detections of a confirmed track, and only when the camera has zones.",
+    )
 
 
 class FrameJson(Contract):
@@ -140,7 +145,7 @@ def detections_json(detections: Detections, labels: Labels, decimals: int = 2) -
             for i in range(n)
         ]
     track_ids = detections.track_ids.tolist()
-    return [
+    out = [
         {
             "label": names[i],
             "class_id": class_ids[i],
@@ -150,3 +155,8 @@ def detections_json(detections: Detections, labels: Labels, decimals: int = 2) -
         }
         for i in range(n)
     ]
+    if detections.zones is not None:
+        for line, zones in zip(out, detections.zones.tolist(), strict=True):
+            if zones is not None:
+                line["zones"] = list(zones)
+    return out
