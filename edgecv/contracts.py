@@ -96,6 +96,14 @@ class CameraSummaryJson(Contract):
     reconnects: int = Field(ge=0, description="Times its live source came back after a loss.")
     source_failures: int = Field(ge=0, description="Failed reads and (re)opens of its source.")
     error: str | None = Field(description="Why its source failed for good, if it did.")
+    lines: dict[str, dict[Literal["in", "out"], dict[str, int]]] = Field(
+        description="Each counting line's crossings since the start, {line: {in: {label: n}, out: {label: n}}} "
+        "(labels that crossed); {} when the camera has no lines."
+    )
+    zones: dict[str, dict[Literal["entered"], dict[str, int]]] = Field(
+        description="Each zone's entries since the start, {zone: {entered: {label: n}}} (labels that "
+        "entered); {} when the camera has no zones."
+    )
 
 
 class RunSummaryJson(Contract):
