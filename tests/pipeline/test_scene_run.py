@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,19 @@ import pytest
 import yaml
 
 from edgecv import bundled
+from edgecv.capture import open_source
+from edgecv.config import Settings, SourceConfig
+from edgecv.config.scene import SceneConfig
 from edgecv.contracts import FrameJson, RunSummaryJson
-from edgecv.scene.events import SceneEventJson
+from edgecv.detections import Detections
+from edgecv.frame import Frame
+from edgecv.labels import Labels
+from edgecv.output.base import SinkBase
+from edgecv.pipeline.build import build_cameras, build_detector, build_sources
+from edgecv.pipeline.camera import Camera
+from edgecv.pipeline.loop import Pipeline
+from edgecv.scene.events import SceneEvent, SceneEventJson
+from edgecv.scene.rules import CameraScene
 
 from ..cli.helpers import edgecv, error_line
 
@@ -210,8 +222,11 @@ def test_rules_touch_only_their_camera(tmp_path: Path, demo_model: Path) -> None
             "plain": {"source": {"uri": clip}},
         },
     }
-    lines, summary, stderr = run(tmp_path, "two", config)
+    record = tmp_path / "two.jsonl"
+    lines, summary, stderr = run(tmp_path, "two", config, "--record", str(record))
     events = check_scene_lines(lines, summary)
+    recorded = [json.loads(line) for line in record.read_text().splitlines()]
+    assert scene_events(recorded) == events  # the recording keeps the scene event lines
     assert events and {e["camera"] for e in events} == {"ruled"}
     assert summary["cameras"]["plain"]["lines"] == {} and summary["cameras"]["plain"]["zones"] == {}
     assert summary["cameras"]["ruled"]["lines"]["mid"] != {"in": {}, "out": {}}
@@ -282,3 +297,49 @@ def test_vtest_people_with_ssd(tmp_path: Path, ssd_mobilenet: Path, shared_asset
     assert {e["label"] for e in events} == {"person"}
     # Frame lines of people in the left half say so, once they have been there inertia_s.
     assert sum("left" in det.get("zones", []) for _, _, det in anchors(lines)) >= 100
+
+
+class SceneSink(SinkBase):
+    """Frames and scene events as the post thread hands them; reconfigures the camera at one frame."""
+
+    def __init__(self, camera: Camera, at_seq: int, config: SceneConfig) -> None:
+        self.camera, self.at_seq, self.config = camera, at_seq, config
+        self.frames: list[Frame] = []
+        self.events: list[tuple[int, SceneEvent]] = []
+
+    def write_frame(self, frame: Frame, detections: Detections) -> None:
+        self.frames.append(frame)
+        if frame.seq == self.at_seq:
+            self.camera.configure_scene(self.config)
+
+    def write_scene_events(self, frame: Frame, events: Sequence[SceneEvent]) -> None:
+        self.events += [(frame.seq, event) for event in events]
+
+
+def test_configure_scene_takes_effect_on_the_next_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EDGECV_CONFIG", raising=False)
+    settings = Settings()
+    sources = build_sources(settings)
+    detector = build_detector(settings)
+    camera = build_cameras(settings, detector, sources)[0]
+    assert camera.scene is not None and not camera.scene.active
+    with pytest.raises(ValueError, match=r"^lines\.mid\.classes: class 'hexagon'"):
+        camera.configure_scene(SceneConfig(lines={"mid": {**LINES["mid"], "classes": ["hexagon"]}}))
+    sink = SceneSink(camera, 40, SceneConfig(lines={"mid": LINES["mid"]}))
+    with sources[0]:
+        result = Pipeline(detector, [camera], [sink]).run()
+    assert len(sink.frames) == 120
+    assert sink.events and min(seq for seq, _ in sink.events) > 40
+    crossed = Counter((e.direction, detector.labels.name(e.class_id)) for _, e in sink.events)
+    totals = result.cameras["cam0"].lines["mid"]
+    assert crossed == Counter({(d, label): n for d, by in totals.items() for label, n in by.items()})
+
+
+def test_zones_need_a_tracker_on_reconfigure(tmp_path: Path) -> None:
+    source = open_source(SourceConfig(uri=str(bundled.demo_clip())), source_id="cam0")
+    scene = CameraScene("cam0", SceneConfig(), Labels(["circle", "square", "triangle"]))
+    camera = Camera("cam0", source, scene=scene)
+    with pytest.raises(ValueError, match="tracker.enabled"):
+        camera.configure_scene(SceneConfig(zones={"left": ZONES["left"]}))
+    camera.configure_scene(SceneConfig(masks=[{"polygon": MASK}]))  # masks and filters need no tracks
+    assert scene.active
