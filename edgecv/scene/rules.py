@@ -149,10 +149,11 @@ class CameraScene:
 
     Built from the camera's :class:`SceneConfig` and the model's labels; the geometry is placed when the first
     frame's size is known (:meth:`filter`), and placed again, keeping the counts, when the size changes (a
-    camera that reconnected at another resolution) or :meth:`configure` hands a new config (a reload). Such a
-    rebuild closes every open zone stay (``zone_exit``) and every pending line crossing first, so that each
+    camera that reconnected at another resolution) or :meth:`configure` hands a new config (a reload). Counts
+    of rules that keep their name carry over; those of rules gone are dropped. Zones (or lines) placed anew
+    first close every open stay (``zone_exit``) and count every crossing under way, so that each
     ``zone_enter`` has its ``zone_exit``; tracks still inside enter again under the new geometry after its
-    ``inertia_s``.
+    ``inertia_s``. A reload that leaves all the zones (or all the lines) as they were keeps them as they are.
 
     Threads: the post thread calls every method but :meth:`configure`, which any thread may call; it only
     stores the config, taken up at the next frame.
@@ -166,9 +167,6 @@ class CameraScene:
         self._rules: SceneRules | None = None
         self._size: tuple[int, int] | None = None
         self._closing: list[SceneEvent] = []  # events of a rebuild, handed out with the frame's update
-        # Counts of rules gone in a rebuild are dropped; those of rules that keep their name carry over.
-        self._line_counts: dict[str, np.ndarray] = {}
-        self._zone_entered: dict[str, np.ndarray] = {}
         self._zone_names: dict[int, tuple[str, ...]] = {}  # bitmask -> zone names, filled as masks occur
 
     # -- config ---------------------------------------------------------------------------------------------
@@ -193,24 +191,35 @@ class CameraScene:
 
     def _place(self, width: int, height: int, ts: float) -> None:
         """(Re)build the rules for ``width`` x ``height`` frames under the wanted config; ``ts`` is the frame's
-        (the time of the closing events of the rules it replaces)."""
-        old = self._rules
-        if old is not None:
-            self._closing += self._end_all(old, ts)
-            self._line_counts.update(zip(old.lines.names, old.lines.counts, strict=True))
-            self._zone_entered.update(zip(old.zones.names, old.zones.entered, strict=True))
+        (the time of the closing events of the rules it replaces).
+
+        On a reload at the same frame size, zones and lines whose config did not change (as a whole: all the
+        zones, or all the lines) keep their objects, tracks' state included: adding a line does not make
+        every track leave and enter its zones again."""
+        old, before = self._rules, self._config
         config = self._wanted
-        # Motion is measured on the capture side from the camera's own detector; these rules never gate.
+        # Motion is measured on the capture side, from the camera's own detector; these rules never gate.
         unmoved = config.model_copy(update={"motion": MotionConfig()})
         rules = build_rules(unmoved, self.labels, width, height, self.camera)
-        for k, name in enumerate(rules.lines.names):
-            if name in self._line_counts:
-                rules.lines.counts[k] = self._line_counts[name]
-        for z, name in enumerate(rules.zones.names):
-            if name in self._zone_entered:
-                rules.zones.entered[z] = self._zone_entered[name]
-        self._line_counts = {}
-        self._zone_entered = {}
+        if old is not None:
+            same_size = self._size == (width, height)
+            if same_size and config.zones == before.zones:
+                rules.zones = old.zones
+            else:
+                ids = old.zones.table.ids
+                self._closing += old.zones.end(ids, ts)
+                entered = dict(zip(old.zones.names, old.zones.entered, strict=True))
+                for z, name in enumerate(rules.zones.names):
+                    if name in entered:
+                        rules.zones.entered[z] = entered[name]
+            if same_size and config.lines == before.lines:
+                rules.lines = old.lines
+            else:
+                self._closing += old.lines.end(old.lines.table.ids, ts)  # a crossing under way counts
+                counts = dict(zip(old.lines.names, old.lines.counts, strict=True))
+                for k, name in enumerate(rules.lines.names):
+                    if name in counts:
+                        rules.lines.counts[k] = counts[name]
         self._zone_names = {}
         self._rules, self._config, self._size = rules, config, (width, height)
 

@@ -112,3 +112,18 @@ def test_rules_without_frames_report_empty_totals() -> None:
     assert scene.line_totals() == {"l": {"in": {}, "out": {}}}
     assert scene.zone_totals() == {"a": {"entered": {}}}
     assert not CameraScene("cam", SceneConfig(), LABELS).active
+
+
+def test_reload_keeps_zones_that_did_not_change() -> None:
+    scene = CameraScene("cam", SceneConfig(zones={"a": ZONE}), LABELS)
+    step(scene, tracked([person(50, 50)], [1]), 0.0)
+    scene.configure(SceneConfig(zones={"a": ZONE}, lines={"door": LINE}))
+    _, events = step(scene, tracked([person(50, 50)], [1]), 0.1)
+    assert events == []  # still inside a: no exit, no second entry
+    assert scene.occupancy() == {"a": {"person": 1}} and scene.zone_totals() == {
+        "a": {"entered": {"person": 1}}
+    }
+    scene.configure(SceneConfig(zones={"a": {**ZONE, "loiter_s": 5}}, lines={"door": LINE}))
+    _, events = step(scene, tracked([person(50, 50)], [1]), 0.2)
+    assert [(e.kind, e.rule) for e in events] == [("zone_exit", "a"), ("zone_enter", "a")]
+    assert scene.zone_totals() == {"a": {"entered": {"person": 2}}}
