@@ -112,7 +112,7 @@ def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSou
         params = detect_params(section.detect, detector, where)
         tracker = build_tracker(section.tracker, detector, ids, where)
         try:
-            scene = CameraScene(name, section.scene(), detector.labels)
+            scene = CameraScene(name, section.scene(), detector.labels, detector.decoder.num_classes)
             cameras.append(Camera(name, source, params=params, tracker=tracker, scene=scene))
         except ValueError as exc:  # a rule's class name, too many zones, rules without a tracker
             raise ConfigError(where + str(exc), "see the README's scene rules") from None

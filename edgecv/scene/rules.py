@@ -56,8 +56,18 @@ def _area(value: float | None, frame: int) -> float:
     return value * frame if value <= 1 else value
 
 
-def build_rules(scene: SceneConfig, labels: Labels, width: int, height: int, camera: str = "") -> SceneRules:
-    """The rules of ``camera`` for ``width`` x ``height`` frames; logs (and returns) the geometry warnings."""
+def build_rules(
+    scene: SceneConfig,
+    labels: Labels,
+    width: int,
+    height: int,
+    camera: str = "",
+    num_classes: int | None = None,
+) -> SceneRules:
+    """The rules of ``camera`` for ``width`` x ``height`` frames; logs (and returns) the geometry warnings.
+
+    ``num_classes``: how many classes the model scores, when it says (counts are kept per class id: a model
+    without names still counts each class apart); the labels' length otherwise."""
     where = f"camera {camera}: " if camera else ""
     warnings: list[str] = []
 
@@ -67,7 +77,7 @@ def build_rules(scene: SceneConfig, labels: Labels, width: int, height: int, cam
             warnings.append(f"{where}{what} reaches outside the {width}x{height} frame: {out.tolist()}")
         return out
 
-    num_classes = max(len(labels), 1)
+    num_classes = max(len(labels), num_classes or 0, 1)
 
     def placed(
         name: str, points: list[Point], rule: RuleConfig, what: str
@@ -159,10 +169,13 @@ class CameraScene:
     stores the config, taken up at the next frame.
     """
 
-    def __init__(self, camera: str, config: SceneConfig, labels: Labels) -> None:
+    def __init__(
+        self, camera: str, config: SceneConfig, labels: Labels, num_classes: int | None = None
+    ) -> None:
         check_classes(config, labels)
         self.camera = camera
         self.labels = labels
+        self.num_classes = num_classes  # the model's, when it says: see build_rules
         self._config = self._wanted = config
         self._rules: SceneRules | None = None
         self._size: tuple[int, int] | None = None
@@ -180,10 +193,6 @@ class CameraScene:
         """Whether the post thread has anything to do for this camera (False: it skips the scene)."""
         return has_rules(self._wanted) or self._rules is not None
 
-    @property
-    def has_zones(self) -> bool:
-        return self._rules is not None and bool(self._rules.zones.rules)
-
     def configure(self, config: SceneConfig) -> None:
         """Use ``config`` from the next frame on; ``ValueError`` (nothing changes) if a class name is unknown."""
         check_classes(config, self.labels)
@@ -200,7 +209,7 @@ class CameraScene:
         config = self._wanted
         # Motion is measured on the capture side, from the camera's own detector; these rules never gate.
         unmoved = config.model_copy(update={"motion": MotionConfig()})
-        rules = build_rules(unmoved, self.labels, width, height, self.camera)
+        rules = build_rules(unmoved, self.labels, width, height, self.camera, self.num_classes)
         if old is not None:
             same_size = self._size == (width, height)
             if same_size and config.zones == before.zones:

@@ -127,3 +127,10 @@ def test_reload_keeps_zones_that_did_not_change() -> None:
     _, events = step(scene, tracked([person(50, 50)], [1]), 0.2)
     assert [(e.kind, e.rule) for e in events] == [("zone_exit", "a"), ("zone_enter", "a")]
     assert scene.zone_totals() == {"a": {"entered": {"person": 2}}}
+
+
+def test_a_model_without_names_counts_each_class_apart() -> None:
+    scene = CameraScene("cam", SceneConfig(lines={"door": LINE}), Labels(), num_classes=80)
+    step(scene, tracked([person(150, 50), person(150, 150)], [1, 2], classes=[5, 7]), 0.0)
+    step(scene, tracked([person(250, 50), person(250, 150)], [1, 2], classes=[5, 7]), 0.1)
+    assert scene.line_totals() == {"door": {"in": {}, "out": {"class_5": 1, "class_7": 1}}}
