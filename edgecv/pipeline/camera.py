@@ -117,7 +117,8 @@ class Camera:
     def _check_scene(self, config: SceneConfig) -> None:
         if self.tracker is None and needs_tracks(config):
             raise ValueError(
-                "zones and lines follow confirmed tracks: set tracker.enabled to true, or remove them"
+                "tracker.enabled is false, but zones and lines follow confirmed tracks: enable the tracker, or "
+                "remove the zones and lines"
             )
 
     @property
