@@ -63,8 +63,10 @@ def build_rules(
     height: int,
     camera: str = "",
     num_classes: int | None = None,
+    log_warnings: bool = True,
 ) -> SceneRules:
-    """The rules of ``camera`` for ``width`` x ``height`` frames; logs (and returns) the geometry warnings.
+    """The rules of ``camera`` for ``width`` x ``height`` frames; returns (and logs, with ``log_warnings``)
+    the geometry warnings.
 
     ``num_classes``: how many classes the model scores, when it says (counts are kept per class id: a model
     without names still counts each class apart); the labels' length otherwise."""
@@ -116,7 +118,7 @@ def build_rules(
         m = scene.motion
         motion = MotionDetector(width, height, m.threshold, m.min_area, masks=motion_masks)
         gate = MotionGate(m.max_skip_s)
-    for warning in warnings:
+    for warning in warnings if log_warnings else ():
         log.warning(warning)
     return SceneRules(
         Zones(zones, width, height, num_classes),
@@ -181,6 +183,7 @@ class CameraScene:
         self._size: tuple[int, int] | None = None
         self._closing: list[SceneEvent] = []  # events of a rebuild, handed out with the frame's update
         self._zone_names: dict[int, tuple[str, ...]] = {}  # bitmask -> zone names, filled as masks occur
+        self._warned: set[str] = set()
 
     # -- config ---------------------------------------------------------------------------------------------
 
@@ -209,7 +212,11 @@ class CameraScene:
         config = self._wanted
         # Motion is measured on the capture side, from the camera's own detector; these rules never gate.
         unmoved = config.model_copy(update={"motion": MotionConfig()})
-        rules = build_rules(unmoved, self.labels, width, height, self.camera, self.num_classes)
+        rules = build_rules(unmoved, self.labels, width, height, self.camera, self.num_classes, False)
+        for warning in rules.warnings:
+            if warning not in self._warned:  # once each: a source of images of mixed sizes places per size
+                self._warned.add(warning)
+                log.warning(warning)
         if old is not None:
             same_size = self._size == (width, height)
             if same_size and config.zones == before.zones:

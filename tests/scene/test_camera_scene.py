@@ -134,3 +134,13 @@ def test_a_model_without_names_counts_each_class_apart() -> None:
     step(scene, tracked([person(150, 50), person(150, 150)], [1, 2], classes=[5, 7]), 0.0)
     step(scene, tracked([person(250, 50), person(250, 150)], [1, 2], classes=[5, 7]), 0.1)
     assert scene.line_totals() == {"door": {"in": {}, "out": {"class_5": 1, "class_7": 1}}}
+
+
+def test_outside_frame_warning_is_logged_once_per_geometry(caplog: pytest.LogCaptureFixture) -> None:
+    scene = CameraScene("cam", SceneConfig(lines={"far": {"points": [[10, 10], [500, 10]]}}), LABELS)
+    with caplog.at_level("WARNING", logger="edgecv.scene.rules"):
+        for t, width in enumerate([400, 400, 800, 400, 800]):
+            step(scene, tracked([person(50, 50)], [1]), t / 10, width=width)
+    assert [r.getMessage() for r in caplog.records] == [
+        "camera cam: line 'far' reaches outside the 400x200 frame: [[10.0, 10.0], [500.0, 10.0]]"
+    ]
