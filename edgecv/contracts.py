@@ -36,6 +36,11 @@ class DetectionJson(Contract):
     track_id: int | None = Field(
         None, description="Id of the confirmed track this box belongs to (with tracking)."
     )
+    zones: list[str] | None = Field(
+        None,
+        description="The zones the track is in (after their inertia_s), in config order; [] when in none. "
+        "Only on detections of a confirmed track, and only when the camera has zones.",
+    )
 
 
 class FrameJson(Contract):
@@ -91,6 +96,14 @@ class CameraSummaryJson(Contract):
     reconnects: int = Field(ge=0, description="Times its live source came back after a loss.")
     source_failures: int = Field(ge=0, description="Failed reads and (re)opens of its source.")
     error: str | None = Field(description="Why its source failed for good, if it did.")
+    lines: dict[str, dict[Literal["in", "out"], dict[str, int]]] = Field(
+        description="Each counting line's crossings since the start, {line: {in: {label: n}, out: {label: n}}} "
+        "(labels that crossed); {} when the camera has no lines."
+    )
+    zones: dict[str, dict[Literal["entered"], dict[str, int]]] = Field(
+        description="Each zone's entries since the start, {zone: {entered: {label: n}}} (labels that "
+        "entered); {} when the camera has no zones."
+    )
 
 
 class RunSummaryJson(Contract):
@@ -140,7 +153,7 @@ def detections_json(detections: Detections, labels: Labels, decimals: int = 2) -
             for i in range(n)
         ]
     track_ids = detections.track_ids.tolist()
-    return [
+    out = [
         {
             "label": names[i],
             "class_id": class_ids[i],
@@ -150,3 +163,8 @@ def detections_json(detections: Detections, labels: Labels, decimals: int = 2) -
         }
         for i in range(n)
     ]
+    if detections.zones is not None:
+        for line, zones in zip(out, detections.zones.tolist(), strict=True):
+            if zones is not None:
+                line["zones"] = list(zones)
+    return out

@@ -14,12 +14,16 @@ class Detections:
     ``boxes`` are ``float32[N, 4]`` as (x1, y1, x2, y2): in model-input pixels straight out of a decoder, in
     source-image pixels once :func:`edgecv.detect.preprocess.Letterbox.unmap` has run. ``track_ids`` is
     ``None`` until a tracker has assigned ids; then ``int64[N]`` with -1 for detections no confirmed track owns.
+    ``zones`` is ``None`` unless the camera has zones; then an object array ``[N]`` holding, per detection of a
+    confirmed track, the tuple of the zones it is in (``None`` for the others): see
+    :class:`edgecv.scene.rules.CameraScene`.
     """
 
     boxes: np.ndarray
     scores: np.ndarray
     class_ids: np.ndarray
     track_ids: np.ndarray | None = None
+    zones: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = self.scores.shape[0]
@@ -29,6 +33,8 @@ class Detections:
             raise ValueError(f"class_ids must have shape ({n},) to match scores, got {self.class_ids.shape}")
         if self.track_ids is not None and self.track_ids.shape != (n,):
             raise ValueError(f"track_ids must have shape ({n},) to match scores, got {self.track_ids.shape}")
+        if self.zones is not None and self.zones.shape != (n,):
+            raise ValueError(f"zones must have shape ({n},) to match scores, got {self.zones.shape}")
 
     @classmethod
     def empty(cls) -> Detections:
@@ -48,10 +54,14 @@ class Detections:
             scores=self.scores[index],
             class_ids=self.class_ids[index],
             track_ids=None if self.track_ids is None else self.track_ids[index],
+            zones=None if self.zones is None else self.zones[index],
         )
 
     def with_boxes(self, boxes: np.ndarray) -> Detections:
-        return Detections(boxes, self.scores, self.class_ids, self.track_ids)
+        return Detections(boxes, self.scores, self.class_ids, self.track_ids, self.zones)
 
     def with_track_ids(self, track_ids: np.ndarray) -> Detections:
-        return Detections(self.boxes, self.scores, self.class_ids, track_ids)
+        return Detections(self.boxes, self.scores, self.class_ids, track_ids, self.zones)
+
+    def with_zones(self, zones: np.ndarray) -> Detections:
+        return Detections(self.boxes, self.scores, self.class_ids, self.track_ids, zones)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..contracts import detections_json, event_json
 from ..detections import Detections
 from ..frame import Frame
 from ..labels import Labels
+from ..scene.events import SceneEvent, scene_event_json
 from ..track.events import TrackEvent
 from .base import SINKS, SinkBase, SinkContext
 
@@ -59,6 +61,13 @@ class StdoutSink(SinkBase):
                 "ts": round(frame.ts, 6),
             }
             line.update(event_json(event, self.labels, self.decimals))
+            self.write_line(line)
+
+    def write_scene_events(self, frame: Frame, events: Sequence[SceneEvent]) -> None:
+        """One line per scene event (:class:`~edgecv.scene.events.SceneEventJson`): a recording keeps them."""
+        for event in events:
+            line = scene_event_json(event, frame.source_id, self.labels)
+            line["ts"] = round(line["ts"], 6)
             self.write_line(line)
 
     def write_line(self, line: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from ..detect.detector import Detector, DetectParams, resolve_class_filters
 from ..detect.families import FAMILIES
 from ..errors import ConfigError, ModelError, SourceError
 from ..output import SINKS, Sink, SinkContext
+from ..scene.rules import CameraScene
 from ..track.tracker import ByteTracker
 from .camera import Camera
 from .timing import StageTimes
@@ -97,7 +98,10 @@ def build_sources(settings: Settings) -> list[FrameSource]:
 
 def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSource]) -> list[Camera]:
     """The run's cameras over ``sources`` (from :func:`build_sources`): each with its own detection
-    parameters and tracker, from its sections (the top-level ones with its overrides)."""
+    parameters, tracker and scene rules, from its sections (the top-level ones with its overrides).
+
+    Rule class names are checked against the model's labels here, so that a typo is a :class:`ConfigError`
+    naming its key (``zones.<zone>.classes``, ``cameras.<name>.lines.<line>.classes``) before any frame."""
     sections = settings.camera_sections()
     ids = itertools.count(1)  # track ids unique across the cameras of the run
     cameras = []
@@ -105,14 +109,13 @@ def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSou
         name = source.source_id
         section = sections[name]
         where = f"cameras.{name}." if settings.cameras else ""
-        cameras.append(
-            Camera(
-                name,
-                source,
-                params=detect_params(section.detect, detector, where),
-                tracker=build_tracker(section.tracker, detector, ids, where),
-            )
-        )
+        params = detect_params(section.detect, detector, where)
+        tracker = build_tracker(section.tracker, detector, ids, where)
+        try:
+            scene = CameraScene(name, section.scene(), detector.labels, detector.decoder.num_classes)
+            cameras.append(Camera(name, source, params=params, tracker=tracker, scene=scene))
+        except ValueError as exc:  # a rule's class name, too many zones, rules without a tracker
+            raise ConfigError(where + str(exc), "see the README's scene rules") from None
     return cameras
 
 

@@ -13,12 +13,14 @@ attribute written by one thread, so readers take no lock.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..capture.base import FrameSource
+from ..config.scene import SceneConfig
 from ..detect.detector import DetectParams
 from ..detections import Detections
+from ..scene.rules import CameraScene, needs_tracks
 from ..track.events import TrackEvent
 from .timing import StageTimes
 
@@ -48,6 +50,10 @@ class CameraSummary:
     reconnects: int
     failures: int
     error: str | None
+    # Scene totals since the start: {line: {in: {label: n}, out: {label: n}}}, {zone: {entered: {label: n}}};
+    # empty without rules (the keys are always in the summary, so that tools can rely on them).
+    lines: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    zones: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -57,6 +63,8 @@ class CameraSummary:
             "reconnects": self.reconnects,
             "source_failures": self.failures,
             "error": self.error,
+            "lines": self.lines,
+            "zones": self.zones,
         }
 
 
@@ -64,8 +72,9 @@ class Camera:
     """A named source with what the run keeps for it alone.
 
     ``params`` are its detection parameters (``None``: the detector's own); ``tracker`` its tracker
-    (``None``: not tracked). The source's frames must carry ``source_id == name``: sinks name the camera by
-    it.
+    (``None``: not tracked); ``scene`` its scene rules (``None``: a camera built without labels, which
+    :meth:`configure_scene` cannot give rules). The source's frames must carry ``source_id == name``: sinks
+    name the camera by it.
     """
 
     def __init__(
@@ -75,11 +84,15 @@ class Camera:
         *,
         params: DetectParams | None = None,
         tracker: FrameTracker | None = None,
+        scene: CameraScene | None = None,
     ) -> None:
         self.name = name
         self.source = source
         self.params = params
         self.tracker = tracker
+        self.scene = scene
+        if scene is not None:
+            self._check_scene(scene.config)
         self.timings = StageTimes()
         self.frames = 0  # frames through the whole pipeline (inferred, decoded, output)
         self.replaced = 0  # prepared for inference, then replaced by a newer frame of this camera
@@ -91,6 +104,22 @@ class Camera:
     def of(cls, source: FrameSource, tracker: FrameTracker | None = None) -> Camera:
         """A plain source as a camera named by its ``source_id``, with the detector's parameters."""
         return cls(source.source_id, source, tracker=tracker)
+
+    def configure_scene(self, config: SceneConfig) -> None:
+        """Use ``config``'s zones, lines, masks and filters from the next frame on (motion aside), keeping the
+        counts of rules that keep their name. ``ValueError`` naming the key, and nothing changes, when a class
+        name is not the model's or zones and lines come without a tracker. Safe from any thread."""
+        if self.scene is None:
+            raise ValueError(f"camera {self.name} was built without the model's labels: it cannot take rules")
+        self._check_scene(config)
+        self.scene.configure(config)
+
+    def _check_scene(self, config: SceneConfig) -> None:
+        if self.tracker is None and needs_tracks(config):
+            raise ValueError(
+                "tracker.enabled is false, but zones and lines follow confirmed tracks: enable the tracker, or "
+                "remove the zones and lines"
+            )
 
     @property
     def live(self) -> bool:
@@ -115,4 +144,6 @@ class Camera:
             reconnects=stats.reconnects,
             failures=stats.failures,
             error=self.error,
+            lines=self.scene.line_totals() if self.scene is not None else {},
+            zones=self.scene.zone_totals() if self.scene is not None else {},
         )

@@ -32,7 +32,8 @@ from ..detect.detector import Detector
 from ..detect.preprocess import Transform
 from ..errors import SourceError
 from ..frame import Frame
-from ..output.base import Sink
+from ..output.base import Sink, WritesSceneEvents
+from ..scene.events import SceneEvent
 from ..track.events import TrackEvent
 from .camera import Camera, CameraSummary, FrameTracker
 from .heartbeats import Heartbeats
@@ -134,6 +135,7 @@ class Pipeline:
         self.detector = detector
         self.sources = [c.source for c in self.cameras]
         self.sinks = sinks
+        self._scene_sinks = [sink for sink in sinks if isinstance(sink, WritesSceneEvents)]
         self.max_frames = max_frames
         self.timings = timings or StageTimes()
         self._stop = threading.Event()
@@ -234,14 +236,27 @@ class Pipeline:
                 mark = time.perf_counter()
                 self._time(camera, "decode_nms", mark - start)
                 events: list[TrackEvent] = []
+                scene_events: list[SceneEvent] = []
+                scene = camera.scene if camera.scene is not None and camera.scene.active else None
+                if scene is not None:  # masks and size filters: what they drop is never tracked
+                    detections = scene.filter(detections, frame)
+                    scene_s, mark = time.perf_counter() - mark, time.perf_counter()
                 if camera.tracker is not None:
                     detections, events = camera.tracker.update(detections, frame.ts, frame.mono)
                     self._time(camera, "track", time.perf_counter() - mark)
                     mark = time.perf_counter()
+                if scene is not None:
+                    detections, scene_events = scene.update(detections, frame.ts, frame.mono)
+                    scene_events += scene.end_tracks(events, frame.ts)
+                    mark, scene_s = time.perf_counter(), scene_s + time.perf_counter() - mark
+                    self._time(camera, "scene", scene_s)
                 for sink in self.sinks:
                     sink.write_frame(frame, detections)
                     if events:
                         sink.write_events(frame, events)
+                if scene_events:
+                    for scene_sink in self._scene_sinks:
+                        scene_sink.write_scene_events(frame, scene_events)
                 self._last_out = time.perf_counter()
                 self._time(camera, "output", self._last_out - mark)
                 self._last_frames[item.camera] = frame
@@ -267,9 +282,14 @@ class Pipeline:
         if tracker is None or frame is None:
             return
         events = tracker.finish(frame.ts)
+        scene = self.cameras[index].scene
+        scene_events = scene.finish(frame.ts) if scene is not None else []
         if events:
             for sink in self.sinks:
                 sink.write_events(frame, events)
+        if scene_events:
+            for scene_sink in self._scene_sinks:
+                scene_sink.write_scene_events(frame, scene_events)
 
     def _drain_results(self) -> None:
         while self._results.get() is not None:

@@ -79,7 +79,8 @@ class Zones:
         # One raster layer per anchor kind holding only the zones of that kind: a box's anchors look up their
         # own layers (flat offsets) and the OR of the results is its raw membership of every zone.
         anchor_bits = [sum(1 << z for z, r in enumerate(rules) if r.anchor == a) for a in used]
-        self._layers = np.stack([self.raster & dtype(b) for b in anchor_bits]).reshape(-1)
+        layers = [self.raster & dtype(b) for b in anchor_bits]  # none for a camera without zones
+        self._layers = np.stack(layers).reshape(-1) if layers else self.raster[:0, :0].reshape(-1)
         self._anchor_w = anchor_weights(used)
         na = len(used)
         self._hi = np.array([width - 1] * na + [height - 1] * na, np.float64)
