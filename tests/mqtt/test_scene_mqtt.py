@@ -464,9 +464,18 @@ def test_edgecv_run_with_zones_and_lines_publishes_their_topics_and_sensors(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert mq.wait_until(lambda: last(sub, "edgecv/dev/cam/lines/middle") is not None)
-    assert last(sub, "edgecv/dev/cam/zones/left") == {}
-    assert last(sub, "edgecv/dev/cam/lines/middle") == {"in": {"circle": 0}, "out": {"circle": 0}}
+    def crossings() -> dict[str, dict[str, int]]:
+        """The retained totals the line's events add up to."""
+        crossed = [e for e in sub.json("/events") if e.get("event") == "line_cross"]
+        return {d: {"circle": sum(e["direction"] == d for e in crossed)} for d in ("in", "out")}
+
+    assert mq.wait_until(lambda: last(sub, "edgecv/dev/cam/lines/middle") == crossings())
+    # Shapes of the demo clip cross into the left half: they entered the zone and all left at the clean exit.
+    entered = [e for e in sub.json("/events") if e.get("event") == "zone_enter" and e.get("zone") == "left"]
+    exited = [e for e in sub.json("/events") if e.get("event") == "zone_exit" and e.get("zone") == "left"]
+    assert entered and len(entered) == len(exited)
+    occupancy = last(sub, "edgecv/dev/cam/zones/left")
+    assert occupancy and set(occupancy.values()) == {0}
     configs = {t: json.loads(p) for t, p, _ in sub.on("/config") if p}
     node = "homeassistant/sensor/edgecv_dev_cam"
     assert {f"{node}/zone_left_occupancy/config", f"{node}/line_middle_in_total/config"} <= set(configs)
