@@ -97,7 +97,7 @@ def build_sources(settings: Settings) -> list[FrameSource]:
 
 def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSource]) -> list[Camera]:
     """The run's cameras over ``sources`` (from :func:`build_sources`): each with its own detection
-    parameters and tracker, from its sections (the top-level ones with its overrides)."""
+    parameters, tracker and motion gating, from its sections (the top-level ones with its overrides)."""
     sections = settings.camera_sections()
     ids = itertools.count(1)  # track ids unique across the cameras of the run
     cameras = []
@@ -111,6 +111,7 @@ def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSou
                 source,
                 params=detect_params(section.detect, detector, where),
                 tracker=build_tracker(section.tracker, detector, ids, where),
+                motion=section.scene().motion,
             )
         )
     return cameras
