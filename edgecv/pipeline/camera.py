@@ -44,8 +44,9 @@ class FrameTracker(Protocol):
         """Whether a track needs the detector on the next frame even if nothing else moves (motion gating)."""
         ...
 
-    def hold(self, mono: float) -> None:
-        """The detector was skipped at ``mono`` because nothing moved: the tracks stay as they are, unaged."""
+    def hold(self, mono: float) -> list[TrackEvent]:
+        """The detector was skipped at ``mono`` because nothing moved: tracks seen stay as they are, unaged;
+        lost ones age (their ``end`` events returned)."""
         ...
 
 

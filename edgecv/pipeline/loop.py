@@ -292,14 +292,15 @@ class Pipeline:
             self._drain_results()
 
     def _skipped(self, item: _Result) -> None:
-        """A frame the detector skipped: its tracks held (when nothing moved), then to the sinks with no
-        detections (each sink decides whether to show it: ``output.include_skipped``)."""
+        """A frame the detector skipped: its tracks held (when nothing moved; lost ones may end), then to the
+        sinks with no detections (each sink decides whether to show it: ``output.include_skipped``)."""
         camera, frame = self.cameras[item.camera], item.frame
-        if item.hold and camera.tracker is not None:
-            camera.tracker.hold(frame.mono)
+        events = camera.tracker.hold(frame.mono) if item.hold and camera.tracker is not None else []
         mark = time.perf_counter()
         for sink in self.sinks:
             sink.write_frame(frame, _NO_DETECTIONS)
+            if events:
+                sink.write_events(frame, events)
         self._last_out = time.perf_counter()
         self._time(camera, "output", self._last_out - mark)
         self._last_frames[item.camera] = frame

@@ -281,29 +281,43 @@ class ByteTracker:
 
     def needs_detection(self, min_speed: float = MOVING_HEIGHTS_PER_S) -> bool:
         """Whether the next frame needs the detector whatever the motion measurement says: a tentative track
-        waits for its confirming hits, or a track with an id (seen or lost) moves faster than ``min_speed``
-        box heights per second."""
+        waits for its confirming hits, a lost one to be found again or to end as it would without gating
+        (a still person the detector missed once is found on the next frame, not after ``max_skip_s``),
+        or a track seen on the last detection moves faster than ``min_speed`` box heights per second."""
         t = self.tracks
         if not len(t):
             return False
-        if (t.status == TENTATIVE).any():
+        status = t.status
+        if (status != CONFIRMED).any():
             return True
         m = t.mean_t  # coordinate-major: each row is one coordinate over all tracks
         limit = min_speed * np.maximum(m[3], 1.0)
         return bool((m[4] * m[4] + m[5] * m[5] > limit * limit).any())
 
-    def hold(self, mono: float) -> None:
-        """A frame at ``mono`` on which the detector was skipped because nothing moved: no time passes for
-        the tracks. Those seen at the last detection count as still there (``last_mono``: their lost window
-        starts at the next detection that misses them, not at the last one that saw them), and the next
-        Kalman step starts here, so the skipped stretch neither moves them nor widens their match margin.
-        Lost tracks age on (they were gone before the stillness began); misses are counted at detections
-        only, so ``lost_frames`` counts detections."""
-        if self._last_mono is None or mono < self._last_mono:
-            return
-        t = self.tracks
-        np.copyto(t.last_mono, mono, where=t.status == CONFIRMED)
+    def hold(self, mono: float) -> list[TrackEvent]:
+        """A frame at ``mono`` on which the detector was skipped because nothing moved: what was seen is still
+        there, what was gone is still gone. Tracks seen at the last detection stay as they are, unaged
+        (``last_mono`` moves on: their lost window starts at the next detection that misses them) and the
+        next Kalman step starts here, so the stillness neither moves them nor widens their match margin.
+        Lost tracks (the gate skips while one exists only when it heard of it late) count the frame as a
+        miss and end once their lost window is over, as without gating (their ``end`` events are returned)."""
+        if self._last_mono is not None and mono < self._last_mono:
+            return []  # a source whose clock went backwards: nothing to hold
         self._last_mono = mono
+        t = self.tracks
+        status = t.status
+        np.copyto(t.last_mono, mono, where=status == CONFIRMED)
+        lost = status == LOST
+        if not lost.any():
+            return []
+        t.misses += lost
+        dead = lost & (mono - t.last_mono > self.config.lost_s + SAME_TIME_S)
+        dead &= t.misses > self.config.lost_frames
+        if not dead.any():
+            return []
+        events = self.reporter.on_end(t, dead.nonzero()[0])
+        t.keep(~dead)
+        return events
 
     def finish(self, ts: float) -> list[TrackEvent]:
         """The source ended: ``end`` for every reported track still open; the tracker is then empty."""

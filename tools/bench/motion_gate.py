@@ -6,8 +6,8 @@
 (b) A static scene made from real footage, written to a temporary folder: the median background of
     ``video/vtest.mp4`` (its walkers averaged away) for 60 s at its 10 fps, into which ONE walker of
     ``mot15/TUD-Campus`` is pasted after 30 s: cut from its frames by its ground-truth boxes (the id seen
-    longest), blended in with a soft elliptical matte, scaled to the height of vtest's nearest people, one
-    TUD frame per clip frame (its 71 frames over 7.1 s: a slow walker). ``edgecv run`` with SSD MobileNet v1 at ``model.threads 1``, gated and
+    longest), blended in with a soft elliptical matte, scaled to the height of vtest's nearest people, at
+    its own speed (25 fps resampled to 10: in view for 2.8 s). ``edgecv run`` with SSD MobileNet v1 at ``model.threads 1``, gated and
     ungated, alternately ``--repeat`` times: ``user+sys`` CPU of the child process (``os.wait4``), goal
     gated <= 20% of ungated; the walker's ``new`` event time gated vs ungated, goal within 0.5 s.
 (c) Busy footage (``video/vtest.mp4`` and ``mot15/TUD-Campus/TUD-Campus.mp4``): the share of the ungated run's
@@ -105,12 +105,13 @@ def make_static_scene(folder: Path) -> tuple[Path, float, int]:
     height, width = background.shape[:2]
     cutouts = walker_cutouts()
     first = round(WALKER_AT_S * fps)
+    step = 25.0 / fps  # TUD-Campus runs at 25 fps: the walker at its own speed
     path = folder / "static_walker.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     base_x = cutouts[0][2]
     for k in range(round(STATIC_S * fps)):
         frame = background.copy()
-        index = k - first
+        index = int((k - first) * step)
         if 0 <= index < len(cutouts):
             patch, matte, cx = cutouts[index]
             ph, pw = patch.shape[:2]
