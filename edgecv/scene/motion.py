@@ -53,7 +53,7 @@ class MotionDetector:
         width: int,
         height: int,
         threshold: float = 25.0,
-        min_area: float = 0.002,
+        min_area: float = 0.0005,
         alpha: float = 0.05,
         masks: Sequence[np.ndarray] = (),
     ) -> None:

@@ -280,27 +280,32 @@ class ByteTracker:
         return events
 
     def needs_detection(self, min_speed: float = MOVING_HEIGHTS_PER_S) -> bool:
-        """Whether the next frame needs the detector whatever the motion measurement says: a tentative track
-        waits for its confirming hits, a lost one to be found again or to end as it would without gating
-        (a still person the detector missed once is found on the next frame, not after ``max_skip_s``),
-        or a track seen on the last detection moves faster than ``min_speed`` box heights per second."""
+        """Whether the next frame needs the detector whatever the motion measurement says.
+
+        Yes for a tentative track (it waits for its confirming hits), a track seen on the last detection that
+        moves faster than ``min_speed`` box heights per second, and a lost track that stands still (the
+        detector missed someone in place: found again on the next frame, not after ``max_skip_s``). A lost
+        track that moves does not count: had it been in view, motion would show it, so a still frame ages it
+        as a missed one (:meth:`hold`), as the detector would, missing it there.
+        """
         t = self.tracks
         if not len(t):
             return False
         status = t.status
-        if (status != CONFIRMED).any():
+        if (status == TENTATIVE).any():
             return True
         m = t.mean_t  # coordinate-major: each row is one coordinate over all tracks
         limit = min_speed * np.maximum(m[3], 1.0)
-        return bool((m[4] * m[4] + m[5] * m[5] > limit * limit).any())
+        moving = m[4] * m[4] + m[5] * m[5] > limit * limit
+        return bool((moving == (status == CONFIRMED)).any())
 
     def hold(self, mono: float) -> list[TrackEvent]:
         """A frame at ``mono`` on which the detector was skipped because nothing moved: what was seen is still
         there, what was gone is still gone. Tracks seen at the last detection stay as they are, unaged
         (``last_mono`` moves on: their lost window starts at the next detection that misses them) and the
         next Kalman step starts here, so the stillness neither moves them nor widens their match margin.
-        Lost tracks (the gate skips while one exists only when it heard of it late) count the frame as a
-        miss and end once their lost window is over, as without gating (their ``end`` events are returned)."""
+        Lost tracks (moving ones: still ones keep the detector running) count the frame as a miss and end
+        once their lost window is over, as without gating (their ``end`` events are returned)."""
         if self._last_mono is not None and mono < self._last_mono:
             return []  # a source whose clock went backwards: nothing to hold
         self._last_mono = mono

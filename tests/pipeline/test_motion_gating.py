@@ -123,12 +123,15 @@ def test_moving_people_are_never_gated_out(tmp_path: Path, ssd_mobilenet: Path, 
 
     assert all(found(by_seq[seq]["detections"]) == found(plain_by_seq[seq]) for seq in range(30, 60))
     assert summary["skipped_frames"] > 20  # the still stretches were gated
-    # Every person the ungated run announces, the gated one announces within 0.5 s (the gate hears of a
-    # tentative track from the post thread a frame or two late, so a confirming hit may come a frame later).
+    # Every person the ungated run announces, the gated one announces too: within 0.5 s once people move.
+    # On the first still stretch the gate hears of a still person's tentative track from the post thread,
+    # which a file camera's capture thread may be up to 7 frames ahead of (its buffers and the results
+    # queue), so the confirming detection may come that much later there.
     new = [(e["seq"], e["label"]) for e in gated if e["type"] == "event" and e["event"] == "new"]
     reference = [(e["seq"], e["label"]) for e in plain if e["type"] == "event" and e["event"] == "new"]
-    assert [label for _, label in new] == [label for _, label in reference]
-    assert all(0 <= seq - ref <= FPS // 2 for (seq, _), (ref, _) in zip(new, reference, strict=True))
+    assert [label for _, label in new] == [label for _, label in reference], (new, reference)
+    for (seq, _), (ref, _) in zip(new, reference, strict=True):
+        assert 0 <= seq - ref <= (FPS // 2 if ref >= 30 else 8), (new, reference)
 
 
 def test_still_people_keep_their_track_ids_across_skipped_stretches(

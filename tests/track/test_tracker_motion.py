@@ -27,7 +27,7 @@ def walk(tracker: ByteTracker, dets, box, frames: int, speed: float, t0: float =
     return t
 
 
-def test_a_tentative_a_lost_or_a_moving_track_needs_the_detector(dets, box) -> None:
+def test_tentative_moving_and_still_lost_tracks_need_the_detector(dets, box) -> None:
     tracker = ByteTracker()
     assert not tracker.needs_detection()  # no tracks
     tracker.update(dets([box(100, 100)]), 0.0)
@@ -35,11 +35,14 @@ def test_a_tentative_a_lost_or_a_moving_track_needs_the_detector(dets, box) -> N
     t = walk(tracker, dets, box, 10, 0.0, 0.1)
     assert not tracker.needs_detection()  # confirmed and standing still
     tracker.update(dets([]), t)
-    assert tracker.needs_detection()  # lost: found again or ended as without gating
+    assert tracker.needs_detection()  # missed in place: looked for again on the next frame
 
     walker = ByteTracker()
-    walk(walker, dets, box, 10, 80.0)  # 0.8 box heights per second
+    t = walk(walker, dets, box, 10, 80.0)  # 0.8 box heights per second
     assert walker.needs_detection()
+    walker.update(dets([]), t)
+    # Gone while walking: if it were in view, motion would show it; a still frame ages it as a miss.
+    assert not walker.needs_detection()
     slow = ByteTracker()
     walk(slow, dets, box, 10, 3.0)  # 0.03 heights per second: someone shifting their weight
     assert not slow.needs_detection()
@@ -49,8 +52,8 @@ def test_a_lost_track_ages_on_skipped_frames_and_ends_as_without_gating(dets, bo
     config = TrackerConfig(lost_s=1.0, lost_frames=10)
     gated, plain = ByteTracker(config), ByteTracker(config)
     for tracker in (gated, plain):
-        t = walk(tracker, dets, box, 10, 0.0)
-        tracker.update(dets([]), t)  # the person left
+        t = walk(tracker, dets, box, 10, 80.0)
+        tracker.update(dets([]), t)  # the walker left
     held = [k for k in range(1, 30) for e in gated.hold(t + k / FPS) if e.kind == "end"]
     missed = [k for k in range(1, 30) for e in plain.update(dets([]), t + k / FPS)[1] if e.kind == "end"]
     assert held == missed == [10]  # unseen for more than lost_s and lost_frames frames
