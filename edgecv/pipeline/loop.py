@@ -329,7 +329,8 @@ class Pipeline:
     # -- the loop ---------------------------------------------------------------------------------------
 
     def run(self) -> RunResult:
-        """Process until every source has ended, ``max_frames`` were inferred or :meth:`stop` was called.
+        """Process until every source has ended, ``max_frames`` were processed (inferred or skipped) or
+        :meth:`stop` was called.
 
         Raises what a capture or post thread raised (other than a source's own :class:`SourceError`, which
         ends that source and is listed in ``RunResult.errors``).
@@ -358,7 +359,7 @@ class Pipeline:
         ]
         for thread in captures:
             thread.start()
-        inferred = 0
+        handled = 0
         # The inference thread's loop is frame_wait + inference + handoff, timed back to back so the three
         # add up to its whole time: whatever is not "inference" is time the interpreter sat idle.
         mark = time.perf_counter()
@@ -373,12 +374,15 @@ class Pipeline:
                 if isinstance(job, _End):
                     self._results.put(_Closed(index))
                     continue
-                if self.max_frames is not None and inferred >= self.max_frames:
+                if self.max_frames is not None and handled >= self.max_frames:
                     job.free.put(job.tensor)  # captured before the stop took effect: not processed
                     continue
                 if job.transform is None:  # skipped: straight on to the post thread, in the camera's order
                     job.free.put(job.tensor)
                     self._results.put(_Result(index, job.frame, [], None, job.hold))
+                    handled += 1  # max_frames counts frames through the run, skipped ones too
+                    if self.max_frames is not None and handled >= self.max_frames:
+                        self.stop(interrupted=False)
                     continue
                 camera = self.cameras[index]
                 self.progress.inference_started = time.monotonic()
@@ -392,8 +396,8 @@ class Pipeline:
                 self._results.put(_Result(index, job.frame, outputs, job.transform))
                 mark = time.perf_counter()
                 self.timings.add("handoff", mark - finished)
-                inferred += 1
-                if self.max_frames is not None and inferred >= self.max_frames:
+                handled += 1
+                if self.max_frames is not None and handled >= self.max_frames:
                     self.stop(interrupted=False)
         finally:
             self._stop.set()

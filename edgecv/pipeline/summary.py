@@ -44,7 +44,11 @@ def summary_text(summary: dict[str, Any]) -> str:
     lines = [
         f"edgecv: {summary['frames']} frames in {summary['duration_s']:.1f} s ({summary['fps']:.1f} fps), "
         f"{summary['dropped_frames']} dropped, peak RSS {summary['peak_rss_mb']:.0f} MB"
-        + (f", {summary['skipped_frames']} skipped (detector not run)" if summary.get("skipped_frames") else "")
+        + (
+            f", {summary['skipped_frames']} skipped (detector not run)"
+            if summary.get("skipped_frames")
+            else ""
+        )
     ]
     if summary["stages_ms"]:
         stages = ", ".join(f"{k} {v['mean']:.2f}/{v['p95']:.2f}" for k, v in summary["stages_ms"].items())

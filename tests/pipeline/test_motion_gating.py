@@ -58,7 +58,7 @@ def clip_of(
 
 
 def run(
-    tmp_path: Path, ssd_mobilenet: Path, clip: Path, config: dict, name: str = "run"
+    tmp_path: Path, ssd_mobilenet: Path, clip: Path, config: dict, name: str = "run", *extra: str
 ) -> tuple[list[dict], dict]:
     """``edgecv run`` with ``config``: (its JSON lines, its summary)."""
     config_path = tmp_path / f"{name}.yaml"
@@ -72,6 +72,7 @@ def run(
         "--threads", "1",
         "--source", str(clip),
         "--summary-json", str(summary_path),
+        *extra,
         timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -164,6 +165,11 @@ def test_skipped_frames_are_printed_only_with_include_skipped(
     assert summary["frames"] == 40 and summary["skipped_frames"] > 20
     assert len(printed) == 40 - summary["skipped_frames"]
     assert not [line for line in printed if "skipped" in line]
+    # --max-frames counts the frames through the run, skipped ones too.
+    _, summary = run(
+        tmp_path, ssd_mobilenet, clip, {"motion": {"enabled": True}}, "max", "--max-frames", "25"
+    )
+    assert summary["frames"] == 25 and summary["skipped_frames"] > 15
 
 
 def test_each_camera_gates_as_its_motion_section_says(
