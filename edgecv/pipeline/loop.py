@@ -62,10 +62,19 @@ _NO_DETECTIONS = Detections.empty()
 @dataclass
 class _Job:
     frame: Frame
-    tensor: np.ndarray  # the prepared input; a skipped frame holds an unused buffer (it bounds the queue)
-    transform: Transform | None  # None: the detector skips this frame
+    tensor: np.ndarray
+    transform: Transform
     free: queue.Queue[np.ndarray]
-    hold: bool = False  # skipped because nothing moved: the tracker holds its tracks
+
+
+@dataclass
+class _Skip:
+    """A frame the detector skips, queued in its place among the camera's frames."""
+
+    frame: Frame
+    tensor: np.ndarray  # an unused input buffer, held so that skipped frames too are bounded by the buffers
+    free: queue.Queue[np.ndarray]
+    hold: bool  # skipped because nothing moved: the tracker holds its tracks (not when detection is off)
 
 
 @dataclass
@@ -79,8 +88,14 @@ class _Result:
     camera: int
     frame: Frame
     outputs: list[np.ndarray]
-    transform: Transform | None  # None: a skipped frame
-    hold: bool = False
+    transform: Transform
+
+
+@dataclass
+class _Skipped:
+    camera: int
+    frame: Frame
+    hold: bool
 
 
 @dataclass
@@ -148,8 +163,8 @@ class Pipeline:
         self.timings = timings or StageTimes()
         self._stop = threading.Event()
         self._ran = False
-        self._jobs: RoundRobin[_Job | _End] = RoundRobin(len(self.cameras))
-        self._results: queue.Queue[_Result | _Closed | None] = queue.Queue(maxsize=4)
+        self._jobs: RoundRobin[_Job | _Skip | _End] = RoundRobin(len(self.cameras))
+        self._results: queue.Queue[_Result | _Skipped | _Closed | None] = queue.Queue(maxsize=4)
         self._errors: list[str] = []
         self._fatal: BaseException | None = None
         self.frames_out = 0
@@ -193,14 +208,14 @@ class Pipeline:
                     free.put(buffer)
                     break
                 camera.last_frame = self.progress.frame = time.monotonic()
-                job = self._gated(camera, gate, frame, buffer, free)
+                job: _Job | _Skip | None = self._gated(camera, gate, frame, buffer, free)
                 if job is None:
                     start = time.perf_counter()
                     tensor, transform = self.detector.prepare(frame.image, buffer)
                     self._time(camera, "preprocess", time.perf_counter() - start)
                     job = _Job(frame, tensor, transform, free)
                 replaced = self._jobs.put(index, job, newest_only=live)
-                if isinstance(replaced, _Job):
+                if isinstance(replaced, (_Job, _Skip)):
                     free.put(replaced.tensor)
                     camera.replaced += 1
         except SourceError as exc:
@@ -218,17 +233,17 @@ class Pipeline:
 
     def _gated(
         self, camera: Camera, gate: FrameGate, frame: Frame, buffer: np.ndarray, free: queue.Queue[np.ndarray]
-    ) -> _Job | None:
+    ) -> _Skip | None:
         """A skipped frame's job when the detector should skip ``frame``; None when it needs detecting."""
         if not camera.detect_enabled:
-            return _Job(replace(frame, skipped=True), buffer, None, free)
+            return _Skip(replace(frame, skipped=True), buffer, free, hold=False)
         start = time.perf_counter()
         detect = gate.decide(
             frame.image, frame.mono, enabled=camera.motion_enabled, tracks_moving=camera.tracks_moving
         )
         if camera.motion_enabled:
             self._time(camera, "motion", time.perf_counter() - start)
-        return None if detect else _Job(replace(frame, skipped=True), buffer, None, free, hold=True)
+        return None if detect else _Skip(replace(frame, skipped=True), buffer, free, hold=True)
 
     def _read(self, camera: Camera) -> Frame | None:
         """Next frame, or None at the end of the source or when stopping."""
@@ -252,7 +267,7 @@ class Pipeline:
                 if isinstance(item, _Closed):
                     self._finish_tracks(item.camera)
                     continue
-                if item.transform is None:
+                if isinstance(item, _Skipped):
                     self._skipped(item)
                     continue
                 camera = self.cameras[item.camera]
@@ -291,7 +306,7 @@ class Pipeline:
             self._stop.set()
             self._drain_results()
 
-    def _skipped(self, item: _Result) -> None:
+    def _skipped(self, item: _Skipped) -> None:
         """A frame the detector skipped: its tracks held (when nothing moved; lost ones may end), then to the
         sinks with no detections (each sink decides whether to show it: ``output.include_skipped``)."""
         camera, frame = self.cameras[item.camera], item.frame
@@ -377,9 +392,9 @@ class Pipeline:
                 if self.max_frames is not None and handled >= self.max_frames:
                     job.free.put(job.tensor)  # captured before the stop took effect: not processed
                     continue
-                if job.transform is None:  # skipped: straight on to the post thread, in the camera's order
+                if isinstance(job, _Skip):  # straight on to the post thread, in the camera's order
                     job.free.put(job.tensor)
-                    self._results.put(_Result(index, job.frame, [], None, job.hold))
+                    self._results.put(_Skipped(index, job.frame, job.hold))
                     handled += 1  # max_frames counts frames through the run, skipped ones too
                     if self.max_frames is not None and handled >= self.max_frames:
                         self.stop(interrupted=False)
