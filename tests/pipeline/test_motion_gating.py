@@ -255,3 +255,25 @@ def test_detect_switched_off_skips_every_frame(
     clip = clip_of(tmp_path / "still.avi", shared_assets, [("still", 30)])
     invoked, camera = pipeline_run(ssd_mobilenet, clip, MotionConfig(enabled=True), detect_enabled=False)
     assert invoked == 0 and camera.frames == camera.skipped_frames == 30  # no forced detection either
+
+
+def test_bench_infers_every_frame_with_motion_gating_configured(
+    tmp_path: Path, ssd_mobilenet: Path, shared_assets: Path
+) -> None:
+    clip = clip_of(tmp_path / "still.avi", shared_assets, [("still", 40)])
+    result = edgecv(
+        "bench",
+        "--model", str(ssd_mobilenet),
+        "--labels", str(ssd_mobilenet.parent / "labelmap.txt"),
+        "--source", str(clip),
+        "--frames", "30",
+        "--threads", "1",
+        "--json",
+        env={"EDGECV_MOTION__ENABLED": "true"},
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # The pipeline's rate against bare invoke(): gating would count skipped frames as processed ones.
+    assert "motion" not in report["sweep"][0]["stages_ms"]
+    assert report["sweep"][0]["stages_ms"]["inference"]
