@@ -125,9 +125,11 @@ class MotionConfig(Section):
         "compression noise; lower sees low-contrast movement.",
     )
     min_area: float = Field(
-        0.002,
+        0.0005,
         gt=0,
-        description="Changed area that means motion: pixels, or a fraction of the frame below 1.",
+        description="Changed area that means motion: pixels, or a fraction of the frame below 1 (0.0005: "
+        "12x12 px of a 640x480 frame). Lower sees smaller or farther movers; higher ignores small "
+        "disturbances (mask known ones instead: motion.masks).",
     )
     max_skip_s: float = Field(
         5.0, gt=0, description="Run a full detection at least this often, moving or not."

@@ -127,6 +127,8 @@ def bench_threads(settings: Settings, threads: int, frames: int, rounds: int = R
             bare_s = invoke_seconds(detector, before)
             # Fresh cameras each round (their counters and trackers start at zero), over the same sources.
             cameras = build_cameras(settings, detector, sources)
+            for camera in cameras:
+                camera.motion_enabled = False  # every frame inferred: the bench measures the pipeline's rate
             pipeline = Pipeline(detector, cameras, [], max_frames=per_round, timings=timings)
             result = pipeline.run()
             for camera in cameras:

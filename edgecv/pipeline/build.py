@@ -98,7 +98,8 @@ def build_sources(settings: Settings) -> list[FrameSource]:
 
 def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSource]) -> list[Camera]:
     """The run's cameras over ``sources`` (from :func:`build_sources`): each with its own detection
-    parameters, tracker and scene rules, from its sections (the top-level ones with its overrides).
+    parameters, tracker, scene rules and motion gating, from its sections (the top-level ones with its
+    overrides).
 
     Rule class names are checked against the model's labels here, so that a typo is a :class:`ConfigError`
     naming its key (``zones.<zone>.classes``, ``cameras.<name>.lines.<line>.classes``) before any frame."""
@@ -111,11 +112,15 @@ def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSou
         where = f"cameras.{name}." if settings.cameras else ""
         params = detect_params(section.detect, detector, where)
         tracker = build_tracker(section.tracker, detector, ids, where)
+        scene_config = section.scene()
         try:
-            scene = CameraScene(name, section.scene(), detector.labels, detector.decoder.num_classes)
-            cameras.append(Camera(name, source, params=params, tracker=tracker, scene=scene))
+            scene = CameraScene(name, scene_config, detector.labels, detector.decoder.num_classes)
+            camera = Camera(
+                name, source, params=params, tracker=tracker, scene=scene, motion=scene_config.motion
+            )
         except ValueError as exc:  # a rule's class name, too many zones, rules without a tracker
             raise ConfigError(where + str(exc), "see the README's scene rules") from None
+        cameras.append(camera)
     return cameras
 
 

@@ -12,6 +12,11 @@ Several cameras share the one interpreter (a Coral can be opened by one process 
 capture thread, buffers, detection parameters, tracker, counters and stage timings
 (:class:`~edgecv.pipeline.camera.Camera`). A live camera offers only its newest prepared frame; a file
 camera queues every frame, so a run over files gives each camera the detections of a one-camera run.
+
+With motion gating (``motion.enabled``) the capture thread measures motion on a small grey copy of each frame
+before preprocessing it; a frame on which nothing moves (and no track does) is not preprocessed nor inferred
+but queued as *skipped* in the same per-camera queue, so it keeps its place among the camera's frames, and the
+post thread lets the tracker hold its tracks on it (:meth:`~edgecv.track.tracker.ByteTracker.hold`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,10 +35,12 @@ from ..capture.base import FrameSource, FrameTimeout
 from ..capture.stats import SourceStats
 from ..detect.detector import Detector
 from ..detect.preprocess import Transform
+from ..detections import Detections
 from ..errors import SourceError
 from ..frame import Frame
 from ..output.base import Sink, WritesSceneEvents
 from ..scene.events import SceneEvent
+from ..scene.motion import FrameGate
 from ..track.events import TrackEvent
 from .camera import Camera, CameraSummary, FrameTracker
 from .heartbeats import Heartbeats
@@ -50,6 +57,7 @@ FILE_BUFFERS = 2
 LIVE_BUFFERS = 3
 POLL_S = 0.2  # how often blocked threads look at the stop flag
 SWITCH_INTERVAL_S = 0.0002
+_NO_DETECTIONS = Detections.empty()
 
 
 @dataclass
@@ -58,6 +66,16 @@ class _Job:
     tensor: np.ndarray
     transform: Transform
     free: queue.Queue[np.ndarray]
+
+
+@dataclass
+class _Skip:
+    """A frame the detector skips, queued in its place among the camera's frames."""
+
+    frame: Frame
+    tensor: np.ndarray  # an unused input buffer, held so that skipped frames too are bounded by the buffers
+    free: queue.Queue[np.ndarray]
+    hold: bool  # skipped because nothing moved: the tracker holds its tracks (not when detection is off)
 
 
 @dataclass
@@ -72,6 +90,13 @@ class _Result:
     frame: Frame
     outputs: list[np.ndarray]
     transform: Transform
+
+
+@dataclass
+class _Skipped:
+    camera: int
+    frame: Frame
+    hold: bool
 
 
 @dataclass
@@ -140,8 +165,8 @@ class Pipeline:
         self.timings = timings or StageTimes()
         self._stop = threading.Event()
         self._ran = False
-        self._jobs: RoundRobin[_Job | _End] = RoundRobin(len(self.cameras))
-        self._results: queue.Queue[_Result | _Closed | None] = queue.Queue(maxsize=4)
+        self._jobs: RoundRobin[_Job | _Skip | _End] = RoundRobin(len(self.cameras))
+        self._results: queue.Queue[_Result | _Skipped | _Closed | None] = queue.Queue(maxsize=4)
         self._errors: list[str] = []
         self._fatal: BaseException | None = None
         self.frames_out = 0
@@ -173,6 +198,7 @@ class Pipeline:
         free: queue.Queue[np.ndarray] = queue.Queue()
         for _ in range(LIVE_BUFFERS if live else FILE_BUFFERS):
             free.put(self.detector.preprocessor.new_buffer())
+        gate = FrameGate(camera.motion, camera.name if len(self.cameras) > 1 else "")
         try:
             while not self._stop.is_set():
                 try:
@@ -184,11 +210,14 @@ class Pipeline:
                     free.put(buffer)
                     break
                 camera.last_frame = self.progress.frame = time.monotonic()
-                start = time.perf_counter()
-                tensor, transform = self.detector.prepare(frame.image, buffer)
-                self._time(camera, "preprocess", time.perf_counter() - start)
-                replaced = self._jobs.put(index, _Job(frame, tensor, transform, free), newest_only=live)
-                if isinstance(replaced, _Job):
+                job: _Job | _Skip | None = self._gated(camera, gate, frame, buffer, free)
+                if job is None:
+                    start = time.perf_counter()
+                    tensor, transform = self.detector.prepare(frame.image, buffer)
+                    self._time(camera, "preprocess", time.perf_counter() - start)
+                    job = _Job(frame, tensor, transform, free)
+                replaced = self._jobs.put(index, job, newest_only=live)
+                if isinstance(replaced, (_Job, _Skip)):
                     free.put(replaced.tensor)
                     camera.replaced += 1
         except SourceError as exc:
@@ -203,6 +232,20 @@ class Pipeline:
             camera.ended = True
             self._jobs.put(index, _End())
             self._jobs.end(index)
+
+    def _gated(
+        self, camera: Camera, gate: FrameGate, frame: Frame, buffer: np.ndarray, free: queue.Queue[np.ndarray]
+    ) -> _Skip | None:
+        """A skipped frame's job when the detector should skip ``frame``; None when it needs detecting."""
+        if not camera.detect_enabled:
+            return _Skip(replace(frame, skipped=True), buffer, free, hold=False)
+        start = time.perf_counter()
+        detect = gate.decide(
+            frame.image, frame.mono, enabled=camera.motion_enabled, tracks_moving=camera.tracks_moving
+        )
+        if camera.motion_enabled:
+            self._time(camera, "motion", time.perf_counter() - start)
+        return None if detect else _Skip(replace(frame, skipped=True), buffer, free, hold=True)
 
     def _read(self, camera: Camera) -> Frame | None:
         """Next frame, or None at the end of the source or when stopping."""
@@ -226,6 +269,9 @@ class Pipeline:
                 if isinstance(item, _Closed):
                     self._finish_tracks(item.camera)
                     continue
+                if isinstance(item, _Skipped):
+                    self._skipped(item)
+                    continue
                 camera = self.cameras[item.camera]
                 frame = item.frame
                 start = time.perf_counter()
@@ -243,6 +289,7 @@ class Pipeline:
                     scene_s, mark = time.perf_counter() - mark, time.perf_counter()
                 if camera.tracker is not None:
                     detections, events = camera.tracker.update(detections, frame.ts, frame.mono)
+                    camera.tracks_moving = camera.tracker.needs_detection()
                     self._time(camera, "track", time.perf_counter() - mark)
                     mark = time.perf_counter()
                 if scene is not None:
@@ -274,6 +321,30 @@ class Pipeline:
             self._stop.set()
             self._drain_results()
 
+    def _skipped(self, item: _Skipped) -> None:
+        """A frame the detector skipped: its tracks held (when nothing moved; lost ones may end), then to the
+        sinks with no detections (each sink decides whether to show it: ``output.include_skipped``)."""
+        camera, frame = self.cameras[item.camera], item.frame
+        events = camera.tracker.hold(frame.mono) if item.hold and camera.tracker is not None else []
+        # A lost track that ends here also ends its zone stays, as it would on an inferred frame.
+        scene = camera.scene
+        scene_events = scene.end_tracks(events, frame.ts) if events and scene is not None else []
+        mark = time.perf_counter()
+        for sink in self.sinks:
+            sink.write_frame(frame, _NO_DETECTIONS)
+            if events:
+                sink.write_events(frame, events)
+        for scene_sink in self._scene_sinks if scene_events else ():
+            scene_sink.write_scene_events(frame, scene_events)
+        self._last_out = time.perf_counter()
+        self._time(camera, "output", self._last_out - mark)
+        self._last_frames[item.camera] = frame
+        camera.skipped_frames += 1
+        camera.frames += 1
+        self.frames_out += 1
+        if self.frames_out == 1:
+            self._first_out = self._last_out
+
     def _finish_tracks(self, index: int) -> None:
         """Close every open track of a camera whose capture ended, so subscribers see an ``end`` for each
         ``new``; the other cameras run on."""
@@ -298,7 +369,8 @@ class Pipeline:
     # -- the loop ---------------------------------------------------------------------------------------
 
     def run(self) -> RunResult:
-        """Process until every source has ended, ``max_frames`` were inferred or :meth:`stop` was called.
+        """Process until every source has ended, ``max_frames`` were processed (inferred or skipped) or
+        :meth:`stop` was called.
 
         Raises what a capture or post thread raised (other than a source's own :class:`SourceError`, which
         ends that source and is listed in ``RunResult.errors``).
@@ -327,7 +399,7 @@ class Pipeline:
         ]
         for thread in captures:
             thread.start()
-        inferred = 0
+        handled = 0
         # The inference thread's loop is frame_wait + inference + handoff, timed back to back so the three
         # add up to its whole time: whatever is not "inference" is time the interpreter sat idle.
         mark = time.perf_counter()
@@ -342,8 +414,15 @@ class Pipeline:
                 if isinstance(job, _End):
                     self._results.put(_Closed(index))
                     continue
-                if self.max_frames is not None and inferred >= self.max_frames:
+                if self.max_frames is not None and handled >= self.max_frames:
                     job.free.put(job.tensor)  # captured before the stop took effect: not processed
+                    continue
+                if isinstance(job, _Skip):  # straight on to the post thread, in the camera's order
+                    job.free.put(job.tensor)
+                    self._results.put(_Skipped(index, job.frame, job.hold))
+                    handled += 1  # max_frames counts frames through the run, skipped ones too
+                    if self.max_frames is not None and handled >= self.max_frames:
+                        self.stop(interrupted=False)
                     continue
                 camera = self.cameras[index]
                 self.progress.inference_started = time.monotonic()
@@ -357,8 +436,8 @@ class Pipeline:
                 self._results.put(_Result(index, job.frame, outputs, job.transform))
                 mark = time.perf_counter()
                 self.timings.add("handoff", mark - finished)
-                inferred += 1
-                if self.max_frames is not None and inferred >= self.max_frames:
+                handled += 1
+                if self.max_frames is not None and handled >= self.max_frames:
                     self.stop(interrupted=False)
         finally:
             self._stop.set()

@@ -1,7 +1,10 @@
 """One camera's rules built from its config once the frame size is known: class names resolved to the
 model's ids, relative units to pixels, and a warning naming every polygon or line outside the frame; and
 :class:`CameraScene`, those rules as a camera's post thread applies them (filters before the tracker, zones
-and lines after it, running totals for the summary)."""
+and lines after it, running totals for the summary).
+
+Motion is not here: it is measured on the capture thread, before the detector (see
+:class:`edgecv.scene.motion.FrameGate`), while these rules run on the post thread after it."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config.scene import MotionConfig, Point, RuleConfig, SceneConfig
+from ..config.scene import Point, RuleConfig, SceneConfig
 from ..detections import Detections
 from ..frame import Frame
 from ..labels import Labels
@@ -20,7 +23,6 @@ from .events import SceneEvent
 from .filters import DetectionFilter, MaskRule, SizeRule
 from .geometry import outside_frame, to_pixels
 from .lines import LineRule, Lines
-from .motion import MotionDetector, MotionGate
 from .zones import MAX_ZONES, ZoneRule, Zones
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,6 @@ class SceneRules:
     zones: Zones
     lines: Lines
     filter: DetectionFilter
-    motion: MotionDetector | None
-    gate: MotionGate | None
     warnings: list[str]
 
 
@@ -110,22 +110,12 @@ def build_rules(
             f.min_ratio,
             np.inf if f.max_ratio is None else f.max_ratio,
         )
-    motion = gate = None
-    if scene.motion.enabled:
-        motion_masks = [
-            pixels(m.polygon, m.units, f"motion mask {k}") for k, m in enumerate(scene.motion.masks)
-        ]
-        m = scene.motion
-        motion = MotionDetector(width, height, m.threshold, m.min_area, masks=motion_masks)
-        gate = MotionGate(m.max_skip_s)
     for warning in warnings if log_warnings else ():
         log.warning(warning)
     return SceneRules(
         Zones(zones, width, height, num_classes),
         Lines(lines, num_classes),
         DetectionFilter(masks, sizes, num_classes, width, height),
-        motion,
-        gate,
         warnings,
     )
 
@@ -210,9 +200,7 @@ class CameraScene:
         every track leave and enter its zones again."""
         old, before = self._rules, self._config
         config = self._wanted
-        # Motion is measured on the capture side, from the camera's own detector; these rules never gate.
-        unmoved = config.model_copy(update={"motion": MotionConfig()})
-        rules = build_rules(unmoved, self.labels, width, height, self.camera, self.num_classes, False)
+        rules = build_rules(config, self.labels, width, height, self.camera, self.num_classes, False)
         for warning in rules.warnings:
             if warning not in self._warned:  # once each: a source of images of mixed sizes places per size
                 self._warned.add(warning)

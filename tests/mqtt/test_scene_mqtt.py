@@ -464,6 +464,7 @@ def test_edgecv_run_with_zones_and_lines_publishes_their_topics_and_sensors(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
     def crossings() -> dict[str, dict[str, int]]:
         """The retained totals the line's events add up to."""
         crossed = [e for e in sub.json("/events") if e.get("event") == "line_cross"]
