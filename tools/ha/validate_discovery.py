@@ -1,0 +1,219 @@
+"""Validate MQTT discovery messages with Home Assistant's own code.
+
+Runs on the Python of ``.venv-ha`` (``make ha-venv``: Python 3.13, the homeassistant release pinned in
+constraints/homeassistant.txt), never on edgecv's::
+
+    .venv-ha/bin/python tools/ha/validate_discovery.py messages.json [--prefix homeassistant]
+
+``messages.json`` (``-`` for stdin) is a JSON list of ``{"topic": ..., "payload": ...}``, the payload as it
+was on the wire (a string; an empty one removes an entity). Each message goes the way Home Assistant's MQTT
+discovery takes it (homeassistant/components/mqtt/discovery.py, its functions called, not copied): the
+topic must be one Home Assistant subscribes to (``<prefix>/<component>/[<node_id>/]<object_id>/config``,
+``<component>`` one of its MQTT platforms, or ``device`` for device-based discovery); the payload is parsed
+as a JSON object; abbreviations are expanded (also inside ``device``, ``origin`` and ``availability``);
+``~`` is replaced; the origin is checked; and the config is validated by the platform's
+``DISCOVERY_SCHEMA`` (``homeassistant.components.mqtt.<component>``), which also checks the device and
+availability blocks and compiles every template. Nothing here knows a platform: a new entity type is
+validated by its own schema.
+
+Stricter than Home Assistant in two ways, both about what it accepts without a word: a key its schema drops
+(unknown to the platform, or misspelt: Home Assistant removes it and the entity silently lacks it) fails the
+message, and so does anything Home Assistant logs as a warning while validating (a deprecated option or unit:
+it stops working in a later release).
+
+Prints one line per message, ``ok <topic>`` or ``FAIL <topic>: <Home Assistant's error>``, then a summary;
+exits 1 when any message failed, 2 when the input cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.components.mqtt import discovery
+from homeassistant.components.mqtt.const import SUPPORTED_COMPONENTS
+from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.core import HomeAssistant
+from homeassistant.util.json import json_loads_object
+
+DEVICE = "device"  # <prefix>/device/...: one payload carrying several components (device-based discovery)
+
+
+class Invalid(Exception):
+    """A message Home Assistant would reject or only partly take; the text is what to tell the user."""
+
+
+class WarningLog(logging.Handler):
+    """Collects what Home Assistant logs at WARNING or above while one message is validated: that is how
+    its discovery reports a payload it drops (bad JSON, bad origin, bad device payload) and how its schemas
+    announce deprecations."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record.getMessage())
+
+    @contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        self.records = []
+        yield self.records
+
+
+def _dropped_keys(given: Any, validated: Any, path: str = "") -> list[str]:
+    """Keys of ``given`` the schema removed from ``validated`` (discovery schemas use REMOVE_EXTRA)."""
+    if isinstance(given, dict) and isinstance(validated, dict):
+        dropped = [f"{path}{key}" for key in given if key not in validated]
+        for key in given:
+            if key in validated:
+                dropped += _dropped_keys(given[key], validated[key], f"{path}{key}.")
+        return dropped
+    if isinstance(given, list) and isinstance(validated, list) and len(given) == len(validated):
+        return [
+            key
+            for i, (item, out) in enumerate(zip(given, validated, strict=True))
+            for key in _dropped_keys(item, out, f"{path.rstrip('.')}[{i}].")
+        ]
+    return []
+
+
+def _schema(component: str) -> Any:
+    module = importlib.import_module(f"homeassistant.components.mqtt.{component}")
+    schema = getattr(module, "DISCOVERY_SCHEMA", None)
+    if schema is None:
+        raise Invalid(f"Home Assistant {HA_VERSION} has no discovery schema for MQTT platform '{component}'")
+    return schema
+
+
+def _validate_component(component: str, payload: discovery.MQTTDiscoveryPayload) -> None:
+    """The platform's discovery schema over one component's (expanded) config, as the entity helper of
+    homeassistant/components/mqtt/entity.py applies it before creating the entity."""
+    if discovery.TOPIC_BASE in payload:
+        discovery._replace_topic_base(payload)
+    given = json.loads(json.dumps(payload))  # a plain copy: schemas may change what they are given
+    try:
+        validated = _schema(component)(payload)
+    except vol.Invalid as err:
+        raise Invalid(str(err)) from err
+    if dropped := _dropped_keys(given, validated):
+        raise Invalid(
+            f"key(s) not in Home Assistant's {component} discovery schema, dropped: {', '.join(dropped)}"
+        )
+
+
+def _components(topic: str, raw: str, prefix: str) -> list[tuple[str, str, discovery.MQTTDiscoveryPayload]]:
+    """The (platform, name, config) Home Assistant's discovery makes of one message ([] for a removal); the
+    name says which component of a device-based payload a config is."""
+    if not topic.startswith(f"{prefix}/"):
+        raise Invalid(f"not under the discovery prefix '{prefix}/'")
+    levels = topic[len(prefix) + 1 :].split("/")
+    match = discovery.TOPIC_MATCHER.fullmatch("/".join(levels))
+    # Home Assistant subscribes to <component>/+/config and <component>/+/+/config only.
+    if match is None or len(levels) not in (3, 4):
+        raise Invalid(
+            "not a discovery topic Home Assistant reads: <prefix>/<component>/[<node_id>/]<object_id>/config, "
+            "ids of [a-zA-Z0-9_-]"
+        )
+    component, node_id, object_id = match.groups()
+    if component != DEVICE and component not in SUPPORTED_COMPONENTS:
+        raise Invalid(f"'{component}' is not an MQTT platform of Home Assistant {HA_VERSION}")
+    if raw == "":
+        return []
+    if component == DEVICE:
+        # Parses, expands abbreviations and validates the device payload; logs a warning and returns {}
+        # when it drops it (a migration request also comes back empty). Its hass argument is read only for
+        # an empty payload (the device's removal), returned above.
+        device_payload = discovery._parse_device_payload(None, raw, object_id, node_id)
+        out = []
+        for component_id, config in device_payload.get("components", {}).items():
+            platform = config.pop("platform")
+            payload = discovery.MQTTDiscoveryPayload(config)
+            if payload:  # an empty component config removes it
+                payload["device"] = device_payload["device"]
+                payload["origin"] = device_payload.get("origin")
+                discovery._merge_common_device_options(payload, device_payload)
+                out.append((platform, f"component '{component_id}' ({platform}): ", payload))
+        return out
+    try:
+        payload = discovery.MQTTDiscoveryPayload(json_loads_object(raw))
+    except ValueError as err:
+        raise Invalid(f"Unable to parse JSON: {err}") from err
+    if discovery._async_process_discovery_migration(payload):
+        return []
+    discovery._replace_all_abbreviations(payload)
+    if not discovery._valid_origin_info(payload):  # logs the reason
+        return []
+    return [(component, "", payload)]
+
+
+def validate(topic: str, raw: str, prefix: str, log: WarningLog) -> str | None:
+    """None when Home Assistant takes the message whole, else why not."""
+    with log.capture() as warnings:
+        try:
+            for component, name, payload in _components(topic, raw, prefix):
+                try:
+                    _validate_component(component, payload)
+                except Invalid as err:
+                    return f"{name}{err}"
+        except Invalid as err:
+            return str(err)
+    return "; ".join(warnings) or None
+
+
+def _read(path: str) -> list[tuple[str, str]]:
+    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+    messages = json.loads(text)
+    if not isinstance(messages, list):
+        raise ValueError(f"expected a JSON list of {{topic, payload}} objects, got {type(messages).__name__}")
+    out = []
+    for i, message in enumerate(messages):
+        if not (isinstance(message, dict) and isinstance(message.get("topic"), str)):
+            raise ValueError(f"message {i}: expected an object with a string 'topic', got {message!r:.80}")
+        payload = message.get("payload", "")
+        out.append((message["topic"], payload if isinstance(payload, str) else json.dumps(payload)))
+    return out
+
+
+async def _run(messages: list[tuple[str, str]], prefix: str) -> int:
+    with tempfile.TemporaryDirectory() as config_dir:
+        # Schemas validate templates against the running instance (without one, Home Assistant reports the
+        # call as a usage error): created here, in the loop, it is the thread's current instance.
+        HomeAssistant(config_dir)
+        log = WarningLog()
+        logging.getLogger().addHandler(log)
+        failed = 0
+        for topic, raw in messages:
+            error = validate(topic, raw, prefix, log)
+            print(f"ok {topic}" if error is None else f"FAIL {topic}: {error}")
+            failed += error is not None
+    print(f"{len(messages) - failed} of {len(messages)} ok (Home Assistant {HA_VERSION})")
+    return 1 if failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("messages", help="JSON list of {topic, payload} ('-': stdin)")
+    parser.add_argument(
+        "--prefix", default="homeassistant", help="the discovery prefix (default: %(default)s)"
+    )
+    args = parser.parse_args()
+    try:
+        messages = _read(args.messages)
+    except (OSError, ValueError) as err:
+        print(f"cannot read {args.messages}: {err}", file=sys.stderr)
+        return 2
+    return asyncio.run(_run(messages, args.prefix.rstrip("/")))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
