@@ -1,0 +1,117 @@
+"""Home Assistant discovery configs validated by Home Assistant's own MQTT discovery code.
+
+``tools/ha/validate_discovery.py`` runs on ``.venv-ha`` (``make ha-venv``: Python 3.13 and the homeassistant
+release pinned in constraints/homeassistant.txt); these tests skip without it. One test validates every
+retained config a real ``edgecv run`` leaves under the discovery prefix, whatever entity types it creates;
+the other proves the validator fails: configs made by edgecv's own Discovery, each broken one way.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from edgecv.mqtt.discovery import Discovery
+from edgecv.mqtt.topics import Topics
+
+REPO = Path(__file__).resolve().parents[2]
+HA_PYTHON = REPO / ".venv-ha" / "bin" / "python"
+VALIDATOR = REPO / "tools" / "ha" / "validate_discovery.py"
+PREFIX = "homeassistant"
+# Not a discovery topic: published after subscribing, it arrives after every retained config.
+SYNC = f"{PREFIX}/edgecv_test/sync"
+
+
+@pytest.fixture
+def ha_venv() -> None:
+    """Skips, before anything runs, where make ha-venv could not build .venv-ha."""
+    if not (REPO / ".venv-ha" / ".ha").exists():
+        pytest.skip("no .venv-ha with Home Assistant (make ha-venv: needs Python 3.13)")
+
+
+def validate(messages: list[dict[str, str]]) -> tuple[int, dict[str, str], str]:
+    """The validator's exit status, its verdict per topic ('ok' or the error) and its whole output."""
+    done = subprocess.run(
+        [str(HA_PYTHON), str(VALIDATOR), "-", "--prefix", PREFIX],
+        input=json.dumps(messages),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    verdicts: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        status, _, rest = line.partition(" ")
+        if status == "ok":
+            verdicts[rest] = "ok"
+        elif status == "FAIL":
+            topic, _, error = rest.partition(": ")
+            verdicts[topic] = error
+    return done.returncode, verdicts, done.stdout + done.stderr
+
+
+def test_every_retained_config_of_a_run_passes_home_assistant(ha_venv, broker, subscribe, mq) -> None:
+    labels = (REPO / "models" / "demo_labels.txt").read_text().split()
+    env = mq.edgecv_env(
+        broker.port, EDGECV_MQTT__DISCOVERY_PREFIX=PREFIX, EDGECV_MQTT__LABELS=",".join(labels)
+    )
+    done = mq.run_edgecv(["run", "--max-frames", "10"], env)  # the bundled demo: clip and model
+    assert done.returncode == 0, done.stderr
+
+    # Everything the run left for Home Assistant: retained, under the discovery prefix.
+    sub = subscribe(broker.port, [f"{PREFIX}/#"])
+    sub.client.publish(SYNC, b"", qos=1)
+    assert mq.wait_until(lambda: bool(sub.on(SYNC)), timeout=10), "the sync message never came back"
+    configs = [
+        {"topic": topic, "payload": payload.decode()}
+        for topic, payload, retained in sub.messages
+        if retained and topic != SYNC
+    ]
+    assert len({m["topic"] for m in configs}) == len(configs), "a config topic came twice"
+    for label in labels:  # a sensor and a binary sensor per label today; other entity types may join
+        reading = [m for m in configs if f'"edgecv/dev/cam/counts/{label}"' in m["payload"]]
+        assert len(reading) >= 2, f"no entities for {label!r}: {[m['topic'] for m in configs]}"
+
+    status, verdicts, output = validate(configs)
+    assert status == 0, output
+    assert verdicts == {m["topic"]: "ok" for m in configs}, output
+
+
+def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv) -> None:
+    discovery = Discovery(PREFIX, [Topics("edgecv", "dev", "cam")], ["person"])
+    sensor_topic = f"{PREFIX}/sensor/edgecv_dev_cam/person_count/config"
+    binary_topic = f"{PREFIX}/binary_sensor/edgecv_dev_cam/person_present/config"
+    sensor = json.loads(discovery.configs[sensor_topic])
+    binary = json.loads(discovery.configs[binary_topic])
+
+    def variant(name: str, config: dict, base: str = sensor_topic) -> dict[str, str]:
+        # Each variant its own object id: the validator reports per topic.
+        return {"topic": base.replace("/config", f"_{name}/config"), "payload": json.dumps(config)}
+
+    abbreviated = {k: v for k, v in sensor.items() if k not in ("state_class", "state_topic")}
+    broken = {
+        "unknown_key": variant("unknown_key", {**sensor, "unit_of_measurment": "objects"}),
+        "bad_state_class": variant("bad_state_class", {**sensor, "state_class": "measurements"}),
+        "bad_template": variant(
+            "bad_template", {**binary, "value_template": "{{ value_json.count > }}"}, binary_topic
+        ),
+        "no_device_id": variant("no_device_id", {**sensor, "device": {"name": "edgecv dev cam"}}),
+        "bad_availability": variant(
+            "bad_availability", {**sensor, "availability": [{"topic": "edgecv/#/availability"}]}
+        ),
+    }
+    fine = [{"topic": topic, "payload": payload.decode()} for topic, payload in discovery.configs.items()] + [
+        variant("abbreviated", {**abbreviated, "stat_cla": "measurement", "stat_t": sensor["state_topic"]})
+    ]
+    status, verdicts, output = validate([*fine, *broken.values()])
+
+    assert status == 1, output
+    assert {m["topic"]: verdicts.get(m["topic"]) for m in fine} == {m["topic"]: "ok" for m in fine}, output
+    errors = {name: verdicts.get(message["topic"], "") for name, message in broken.items()}
+    assert "dropped: unit_of_measurment" in errors["unknown_key"], output
+    assert "data['state_class']" in errors["bad_state_class"], output
+    assert "invalid template" in errors["bad_template"], output
+    assert "at least one identifying value" in errors["no_device_id"], output
+    assert "data['availability'][0]['topic']" in errors["bad_availability"], output
