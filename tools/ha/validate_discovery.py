@@ -3,7 +3,7 @@
 Runs on the Python of ``.venv-ha`` (``make ha-venv``: Python 3.13, the homeassistant release pinned in
 constraints/homeassistant.txt), never on edgecv's::
 
-    .venv-ha/bin/python tools/ha/validate_discovery.py messages.json [--prefix homeassistant]
+    .venv-ha/bin/python tools/ha/validate_discovery.py messages.json [--prefix homeassistant] [--states states.json]
 
 ``messages.json`` (``-`` for stdin) is a JSON list of ``{"topic": ..., "payload": ...}``, the payload as it
 was on the wire (a string; an empty one removes an entity). Each message goes the way Home Assistant's MQTT
@@ -15,6 +15,13 @@ as a JSON object; abbreviations are expanded (also inside ``device``, ``origin``
 ``DISCOVERY_SCHEMA`` (``homeassistant.components.mqtt.<component>``), which also checks the device and
 availability blocks and compiles every template. Nothing here knows a platform: a new entity type is
 validated by its own schema.
+
+With ``--states`` (the same format: messages the entities read, e.g. the retained ``counts/<label>``), each
+template of a validated config is rendered, with Home Assistant's MQTT value template, over every state
+message on its topic: ``value_template`` over ``state_topic``, ``<x>_template`` over ``<x>_topic``, an
+availability entry's ``value_template`` over its ``topic``. A render that raises or makes Home Assistant log
+a warning (a key the payload lacks, a payload that is not JSON) fails the message. What the rendered value
+means to the platform (a number for a measurement, ON/OFF for a binary sensor) is not judged.
 
 Stricter than Home Assistant in two ways, both about what it accepts without a word: a key its schema drops
 (unknown to the platform, or misspelt: Home Assistant removes it and the entity silently lacks it) fails the
@@ -41,9 +48,12 @@ from typing import Any
 import voluptuous as vol
 from homeassistant.components.mqtt import discovery
 from homeassistant.components.mqtt.const import SUPPORTED_COMPONENTS
+from homeassistant.components.mqtt.models import MqttValueTemplate
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.template import Template
 from homeassistant.util.json import json_loads_object
+from paho.mqtt.client import topic_matches_sub
 
 DEVICE = "device"  # <prefix>/device/...: one payload carrying several components (device-based discovery)
 
@@ -95,7 +105,37 @@ def _schema(component: str) -> Any:
     return schema
 
 
-def _validate_component(component: str, payload: discovery.MQTTDiscoveryPayload) -> None:
+def _template_topics(config: dict[str, Any]) -> Iterator[tuple[str, Template, str]]:
+    """(key, template, topic it renders) of a validated config, whichever the platform."""
+    for key, value in config.items():
+        if isinstance(value, Template):
+            stem = key.removesuffix("_template")
+            topic = config.get("state_topic" if key == "value_template" else f"{stem}_topic")
+            if isinstance(topic, str):
+                yield key, value, topic
+    for i, entry in enumerate(config.get("availability") or []):
+        if isinstance(entry.get("value_template"), Template):
+            yield f"availability[{i}].value_template", entry["value_template"], entry["topic"]
+
+
+def _render(config: dict[str, Any], states: list[tuple[str, str]]) -> None:
+    """Each template over the state messages on its topic, as the entity renders what it receives."""
+    for key, template, topic in _template_topics(config):
+        for state_topic, state in states:
+            if topic_matches_sub(topic, state_topic):
+                try:
+                    MqttValueTemplate(template).async_render_with_possible_json_value(state)
+                # Beyond TemplateError (which the entity logs), anything a render raises (division by zero)
+                # escapes into Home Assistant's message handler: a finding all the same.
+                except Exception as err:
+                    raise Invalid(
+                        f"{key} over {state_topic} payload {state!r:.120}: {type(err).__name__}: {err}"
+                    ) from err
+
+
+def _validate_component(
+    component: str, payload: discovery.MQTTDiscoveryPayload, states: list[tuple[str, str]]
+) -> None:
     """The platform's discovery schema over one component's (expanded) config, as the entity helper of
     homeassistant/components/mqtt/entity.py applies it before creating the entity."""
     if discovery.TOPIC_BASE in payload:
@@ -109,6 +149,7 @@ def _validate_component(component: str, payload: discovery.MQTTDiscoveryPayload)
         raise Invalid(
             f"key(s) not in Home Assistant's {component} discovery schema, dropped: {', '.join(dropped)}"
         )
+    _render(validated, states)
 
 
 def _components(topic: str, raw: str, prefix: str) -> list[tuple[str, str, discovery.MQTTDiscoveryPayload]]:
@@ -156,13 +197,13 @@ def _components(topic: str, raw: str, prefix: str) -> list[tuple[str, str, disco
     return [(component, "", payload)]
 
 
-def validate(topic: str, raw: str, prefix: str, log: WarningLog) -> str | None:
+def validate(topic: str, raw: str, prefix: str, states: list[tuple[str, str]], log: WarningLog) -> str | None:
     """None when Home Assistant takes the message whole, else why not."""
     with log.capture() as warnings:
         try:
             for component, name, payload in _components(topic, raw, prefix):
                 try:
-                    _validate_component(component, payload)
+                    _validate_component(component, payload, states)
                 except Invalid as err:
                     return f"{name}{err}"
         except Invalid as err:
@@ -184,7 +225,7 @@ def _read(path: str) -> list[tuple[str, str]]:
     return out
 
 
-async def _run(messages: list[tuple[str, str]], prefix: str) -> int:
+async def _run(messages: list[tuple[str, str]], prefix: str, states: list[tuple[str, str]]) -> int:
     with tempfile.TemporaryDirectory() as config_dir:
         # Schemas validate templates against the running instance (without one, Home Assistant reports the
         # call as a usage error): created here, in the loop, it is the thread's current instance.
@@ -193,7 +234,7 @@ async def _run(messages: list[tuple[str, str]], prefix: str) -> int:
         logging.getLogger().addHandler(log)
         failed = 0
         for topic, raw in messages:
-            error = validate(topic, raw, prefix, log)
+            error = validate(topic, raw, prefix, states, log)
             print(f"ok {topic}" if error is None else f"FAIL {topic}: {error}")
             failed += error is not None
     print(f"{len(messages) - failed} of {len(messages)} ok (Home Assistant {HA_VERSION})")
@@ -206,13 +247,17 @@ def main() -> int:
     parser.add_argument(
         "--prefix", default="homeassistant", help="the discovery prefix (default: %(default)s)"
     )
+    parser.add_argument(
+        "--states", help="JSON list of {topic, payload} the entities read: templates render them"
+    )
     args = parser.parse_args()
     try:
         messages = _read(args.messages)
+        states = _read(args.states) if args.states else []
     except (OSError, ValueError) as err:
-        print(f"cannot read {args.messages}: {err}", file=sys.stderr)
+        print(f"cannot read the input: {err}", file=sys.stderr)
         return 2
-    return asyncio.run(_run(messages, args.prefix.rstrip("/")))
+    return asyncio.run(_run(messages, args.prefix.rstrip("/"), states))
 
 
 if __name__ == "__main__":
