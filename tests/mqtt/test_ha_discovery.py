@@ -3,7 +3,8 @@
 ``tools/ha/validate_discovery.py`` runs on ``.venv-ha`` (``make ha-venv``: Python 3.13 and the homeassistant
 release pinned in constraints/homeassistant.txt); these tests skip without it. One test validates every
 retained config a real ``edgecv run`` leaves under the discovery prefix, whatever entity types it creates;
-the other proves the validator fails: configs made by edgecv's own Discovery, each broken one way.
+their templates rendered over the retained state the run left (counts, availability). The other proves the
+validator fails: configs made by edgecv's own Discovery, each broken one way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from edgecv.mqtt.discovery import Discovery
+from edgecv.mqtt.payloads import MessageIds, count_message
 from edgecv.mqtt.topics import Topics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,10 +34,13 @@ def ha_venv() -> None:
         pytest.skip("no .venv-ha with Home Assistant (make ha-venv: needs Python 3.13)")
 
 
-def validate(messages: list[dict[str, str]]) -> tuple[int, dict[str, str], str]:
+def validate(
+    messages: list[dict[str, str]], states: list[dict[str, str]], tmp_path: Path
+) -> tuple[int, dict[str, str], str]:
     """The validator's exit status, its verdict per topic ('ok' or the error) and its whole output."""
+    (tmp_path / "states.json").write_text(json.dumps(states))
     done = subprocess.run(
-        [str(HA_PYTHON), str(VALIDATOR), "-", "--prefix", PREFIX],
+        [str(HA_PYTHON), str(VALIDATOR), "-", "--prefix", PREFIX, "--states", str(tmp_path / "states.json")],
         input=json.dumps(messages),
         capture_output=True,
         text=True,
@@ -52,7 +57,9 @@ def validate(messages: list[dict[str, str]]) -> tuple[int, dict[str, str], str]:
     return done.returncode, verdicts, done.stdout + done.stderr
 
 
-def test_every_retained_config_of_a_run_passes_home_assistant(ha_venv, broker, subscribe, mq) -> None:
+def test_every_retained_config_of_a_run_passes_home_assistant(
+    ha_venv, broker, subscribe, mq, tmp_path: Path
+) -> None:
     labels = (REPO / "models" / "demo_labels.txt").read_text().split()
     env = mq.edgecv_env(
         broker.port, EDGECV_MQTT__DISCOVERY_PREFIX=PREFIX, EDGECV_MQTT__LABELS=",".join(labels)
@@ -60,27 +67,32 @@ def test_every_retained_config_of_a_run_passes_home_assistant(ha_venv, broker, s
     done = mq.run_edgecv(["run", "--max-frames", "10"], env)  # the bundled demo: clip and model
     assert done.returncode == 0, done.stderr
 
-    # Everything the run left for Home Assistant: retained, under the discovery prefix.
-    sub = subscribe(broker.port, [f"{PREFIX}/#"])
+    # Everything the run left for Home Assistant: the configs, retained under the discovery prefix, and the
+    # retained state their entities read first (counts, availability).
+    sub = subscribe(broker.port, [f"{PREFIX}/#", "edgecv/#"])
     sub.client.publish(SYNC, b"", qos=1)
     assert mq.wait_until(lambda: bool(sub.on(SYNC)), timeout=10), "the sync message never came back"
-    configs = [
-        {"topic": topic, "payload": payload.decode()}
-        for topic, payload, retained in sub.messages
-        if retained and topic != SYNC
+    retained = [
+        {"topic": topic, "payload": payload.decode()} for topic, payload, kept in sub.messages if kept
     ]
+    configs = [m for m in retained if m["topic"].startswith(f"{PREFIX}/")]
+    states = [m for m in retained if not m["topic"].startswith(f"{PREFIX}/")]
+    assert {f"edgecv/dev/cam/counts/{label}" for label in labels} <= {m["topic"] for m in states}
     assert len({m["topic"] for m in configs}) == len(configs), "a config topic came twice"
     for label in labels:  # a sensor and a binary sensor per label today; other entity types may join
         reading = [m for m in configs if f'"edgecv/dev/cam/counts/{label}"' in m["payload"]]
         assert len(reading) >= 2, f"no entities for {label!r}: {[m['topic'] for m in configs]}"
 
-    status, verdicts, output = validate(configs)
+    status, verdicts, output = validate(configs, states, tmp_path)
     assert status == 0, output
     assert verdicts == {m["topic"]: "ok" for m in configs}, output
 
 
-def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv) -> None:
-    discovery = Discovery(PREFIX, [Topics("edgecv", "dev", "cam")], ["person"])
+def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv, tmp_path: Path) -> None:
+    topics = Topics("edgecv", "dev", "cam")
+    discovery = Discovery(PREFIX, [topics], ["person"])
+    count = count_message(MessageIds(), "dev", "cam", "person", 2, 1767225600.0)  # what the entities read
+    states = [{"topic": topics.count("person"), "payload": json.dumps(count)}]
     sensor_topic = f"{PREFIX}/sensor/edgecv_dev_cam/person_count/config"
     binary_topic = f"{PREFIX}/binary_sensor/edgecv_dev_cam/person_present/config"
     sensor = json.loads(discovery.configs[sensor_topic])
@@ -101,11 +113,14 @@ def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv) -> None
         "bad_availability": variant(
             "bad_availability", {**sensor, "availability": [{"topic": "edgecv/#/availability"}]}
         ),
+        "template_vs_payload": variant(
+            "template_vs_payload", {**sensor, "value_template": "{{ value_json.objects }}"}
+        ),
     }
     fine = [{"topic": topic, "payload": payload.decode()} for topic, payload in discovery.configs.items()] + [
         variant("abbreviated", {**abbreviated, "stat_cla": "measurement", "stat_t": sensor["state_topic"]})
     ]
-    status, verdicts, output = validate([*fine, *broken.values()])
+    status, verdicts, output = validate([*fine, *broken.values()], states, tmp_path)
 
     assert status == 1, output
     assert {m["topic"]: verdicts.get(m["topic"]) for m in fine} == {m["topic"]: "ok" for m in fine}, output
@@ -115,3 +130,4 @@ def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv) -> None
     assert "invalid template" in errors["bad_template"], output
     assert "at least one identifying value" in errors["no_device_id"], output
     assert "data['availability'][0]['topic']" in errors["bad_availability"], output
+    assert "has no attribute 'objects'" in errors["template_vs_payload"], output
