@@ -98,8 +98,10 @@ def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv, tmp_pat
     sensor = json.loads(discovery.configs[sensor_topic])
     binary = json.loads(discovery.configs[binary_topic])
 
-    def variant(name: str, config: dict, base: str = sensor_topic) -> dict[str, str]:
-        # Each variant its own object id: the validator reports per topic.
+    def variant(name: str, config: dict, base: str = sensor_topic, own_id: bool = True) -> dict[str, str]:
+        # Each variant its own object id (the validator reports per topic) and, unless told, unique id.
+        if own_id:
+            config = {**config, "unique_id": f"{config['unique_id']}_{name}"}
         return {"topic": base.replace("/config", f"_{name}/config"), "payload": json.dumps(config)}
 
     abbreviated = {k: v for k, v in sensor.items() if k not in ("state_class", "state_topic")}
@@ -113,6 +115,7 @@ def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv, tmp_pat
         "bad_availability": variant(
             "bad_availability", {**sensor, "availability": [{"topic": "edgecv/#/availability"}]}
         ),
+        "same_id": variant("same_id", sensor, own_id=False),  # the count sensor's id, another topic
         "template_vs_payload": variant(
             "template_vs_payload", {**sensor, "value_template": "{{ value_json.objects }}"}
         ),
@@ -131,3 +134,6 @@ def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv, tmp_pat
     assert "at least one identifying value" in errors["no_device_id"], output
     assert "data['availability'][0]['topic']" in errors["bad_availability"], output
     assert "has no attribute 'objects'" in errors["template_vs_payload"], output
+    assert (
+        f"unique_id '{sensor['unique_id']}' is taken by the sensor of {sensor_topic}" in errors["same_id"]
+    ), output

@@ -23,6 +23,9 @@ availability entry's ``value_template`` over its ``topic``. A render that raises
 a warning (a key the payload lacks, a payload that is not JSON) fails the message. What the rendered value
 means to the platform (a number for a measurement, ON/OFF for a binary sensor) is not judged.
 
+A unique_id may serve one entity per platform: one already taken by an earlier message's entity (another
+topic) fails, as Home Assistant's entity registry does not create the second entity.
+
 Stricter than Home Assistant in two ways, both about what it accepts without a word: a key its schema drops
 (unknown to the platform, or misspelt: Home Assistant removes it and the entity silently lacks it) fails the
 message, and so does anything Home Assistant logs as a warning while validating (a deprecated option or unit:
@@ -135,7 +138,7 @@ def _render(config: dict[str, Any], states: list[tuple[str, str]]) -> None:
 
 def _validate_component(
     component: str, payload: discovery.MQTTDiscoveryPayload, states: list[tuple[str, str]]
-) -> None:
+) -> dict[str, Any]:
     """The platform's discovery schema over one component's (expanded) config, as the entity helper of
     homeassistant/components/mqtt/entity.py applies it before creating the entity."""
     if discovery.TOPIC_BASE in payload:
@@ -150,6 +153,7 @@ def _validate_component(
             f"key(s) not in Home Assistant's {component} discovery schema, dropped: {', '.join(dropped)}"
         )
     _render(validated, states)
+    return validated
 
 
 def _components(topic: str, raw: str, prefix: str) -> list[tuple[str, str, discovery.MQTTDiscoveryPayload]]:
@@ -197,18 +201,40 @@ def _components(topic: str, raw: str, prefix: str) -> list[tuple[str, str, disco
     return [(component, "", payload)]
 
 
-def validate(topic: str, raw: str, prefix: str, states: list[tuple[str, str]], log: WarningLog) -> str | None:
-    """None when Home Assistant takes the message whole, else why not."""
-    with log.capture() as warnings:
-        try:
-            for component, name, payload in _components(topic, raw, prefix):
-                try:
-                    _validate_component(component, payload, states)
-                except Invalid as err:
-                    return f"{name}{err}"
-        except Invalid as err:
-            return str(err)
-    return "; ".join(warnings) or None
+class Validator:
+    """Validates messages one by one; remembers the unique ids taken, as Home Assistant's entity registry does."""
+
+    def __init__(self, prefix: str, states: list[tuple[str, str]]) -> None:
+        self.prefix = prefix
+        self.states = states
+        self.log = WarningLog()
+        logging.getLogger().addHandler(self.log)
+        self.unique_ids: dict[tuple[str, str], str] = {}
+
+    def validate(self, topic: str, raw: str) -> str | None:
+        """None when Home Assistant takes the message whole, else why not."""
+        with self.log.capture() as warnings:
+            try:
+                for component, name, payload in _components(topic, raw, self.prefix):
+                    try:
+                        config = _validate_component(component, payload, self.states)
+                        self._claim(component, config.get("unique_id"), topic)
+                    except Invalid as err:
+                        return f"{name}{err}"
+            except Invalid as err:
+                return str(err)
+        return "; ".join(warnings) or None
+
+    def _claim(self, component: str, unique_id: str | None, topic: str) -> None:
+        # Home Assistant keys entities by (platform domain, "mqtt", unique_id): a second entity with the same
+        # id on another discovery topic is not created (entity_platform: "does not generate unique IDs").
+        if unique_id is None:
+            return
+        owner = self.unique_ids.setdefault((component, unique_id), topic)
+        if owner != topic:
+            raise Invalid(
+                f"unique_id '{unique_id}' is taken by the {component} of {owner}: Home Assistant ignores this entity"
+            )
 
 
 def _read(path: str) -> list[tuple[str, str]]:
@@ -230,11 +256,10 @@ async def _run(messages: list[tuple[str, str]], prefix: str, states: list[tuple[
         # Schemas validate templates against the running instance (without one, Home Assistant reports the
         # call as a usage error): created here, in the loop, it is the thread's current instance.
         HomeAssistant(config_dir)
-        log = WarningLog()
-        logging.getLogger().addHandler(log)
+        validator = Validator(prefix, states)
         failed = 0
         for topic, raw in messages:
-            error = validate(topic, raw, prefix, states, log)
+            error = validator.validate(topic, raw)
             print(f"ok {topic}" if error is None else f"FAIL {topic}: {error}")
             failed += error is not None
     print(f"{len(messages) - failed} of {len(messages)} ok (Home Assistant {HA_VERSION})")
