@@ -2,9 +2,10 @@
 
 ``tools/ha/validate_discovery.py`` runs on ``.venv-ha`` (``make ha-venv``: Python 3.13 and the homeassistant
 release pinned in constraints/homeassistant.txt); these tests skip without it. One test validates every
-retained config a real ``edgecv run`` leaves under the discovery prefix, whatever entity types it creates;
-their templates rendered over the retained state the run left (counts, availability). The other proves the
-validator fails: configs made by edgecv's own Discovery, each broken one way.
+retained config a real ``edgecv run`` (the bundled demo as two cameras) leaves under the discovery prefix,
+whatever entity types it creates, and renders their templates over the retained state the run left
+(counts, availability). The other proves the validator fails: configs made by edgecv's own Discovery, each
+broken one way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from edgecv.mqtt.discovery import Discovery
 from edgecv.mqtt.payloads import MessageIds, count_message
@@ -58,13 +60,21 @@ def validate(
 
 
 def test_every_retained_config_of_a_run_passes_home_assistant(
-    ha_venv, broker, subscribe, mq, tmp_path: Path
+    ha_venv, broker, subscribe, mq, demo_model: Path, tmp_path: Path
 ) -> None:
+    # The bundled demo (clip and model) as two cameras: two Home Assistant devices whose entities must not
+    # collide, entities for every label the model knows.
     labels = (REPO / "models" / "demo_labels.txt").read_text().split()
-    env = mq.edgecv_env(
-        broker.port, EDGECV_MQTT__DISCOVERY_PREFIX=PREFIX, EDGECV_MQTT__LABELS=",".join(labels)
-    )
-    done = mq.run_edgecv(["run", "--max-frames", "10"], env)  # the bundled demo: clip and model
+    cameras = ("front", "back_yard")
+    config = {
+        "model": {"path": str(demo_model), "threads": 1},
+        "mqtt": {"discovery_prefix": PREFIX, "labels": labels},
+        "cameras": {name: {"source": {"uri": str(REPO / "models" / "demo_clip.mp4")}} for name in cameras},
+    }
+    (tmp_path / "cameras.yaml").write_text(yaml.safe_dump(config))
+    env = mq.edgecv_env(broker.port)
+    del env["EDGECV_MQTT__CAMERA"]  # the map names the cameras
+    done = mq.run_edgecv(["run", "--config", str(tmp_path / "cameras.yaml"), "--max-frames", "10"], env)
     assert done.returncode == 0, done.stderr
 
     # Everything the run left for Home Assistant: the configs, retained under the discovery prefix, and the
@@ -77,11 +87,12 @@ def test_every_retained_config_of_a_run_passes_home_assistant(
     ]
     configs = [m for m in retained if m["topic"].startswith(f"{PREFIX}/")]
     states = [m for m in retained if not m["topic"].startswith(f"{PREFIX}/")]
-    assert {f"edgecv/dev/cam/counts/{label}" for label in labels} <= {m["topic"] for m in states}
+    counts = {f"edgecv/dev/{camera}/counts/{label}" for camera in cameras for label in labels}
+    assert counts <= {m["topic"] for m in states}
     assert len({m["topic"] for m in configs}) == len(configs), "a config topic came twice"
-    for label in labels:  # a sensor and a binary sensor per label today; other entity types may join
-        reading = [m for m in configs if f'"edgecv/dev/cam/counts/{label}"' in m["payload"]]
-        assert len(reading) >= 2, f"no entities for {label!r}: {[m['topic'] for m in configs]}"
+    for topic in counts:  # a sensor and a binary sensor per label today; other entity types may join
+        reading = [m for m in configs if f'"{topic}"' in m["payload"]]
+        assert len(reading) >= 2, f"no entities read {topic}: {[m['topic'] for m in configs]}"
 
     status, verdicts, output = validate(configs, states, tmp_path)
     assert status == 0, output
