@@ -223,6 +223,10 @@ class Validator:
                         return f"{name}{err}"
             except Invalid as err:
                 return str(err)
+            # What else Home Assistant's code raises over a payload, its entity helper logs as an error and
+            # the entity is not created; reported, and the next message is still validated.
+            except Exception as err:
+                return f"Home Assistant raised {type(err).__name__}: {err}"
         return "; ".join(warnings) or None
 
     def _claim(self, component: str, unique_id: str | None, topic: str) -> None:
