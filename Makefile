@@ -59,7 +59,8 @@ mosquitto:
 # tests/mqtt/test_ha_discovery.py validates every discovery config of a real run with Home Assistant's own
 # MQTT discovery code (tools/ha/validate_discovery.py), in a venv of its own: Home Assistant needs Python 3.13,
 # edgecv runs on 3.10+. Pinned by constraints/homeassistant.txt; --no-compile: the validator imports a few
-# hundred of its thousands of modules. Without Python 3.13, say how to get one (the test skips).
+# hundred of its thousands of modules. 57-73 s and 487 MB from PyPI on a 2-core machine (no pip cache), once:
+# a stamp. Without Python 3.13, say how to get one (the test skips).
 ha-venv:
 	@if [ -n "$(PY313)" ] && $(PY313) -c 'import sys; assert sys.version_info >= (3, 13)' 2>/dev/null; then \
 	  $(MAKE) --no-print-directory $(HA_VENV)/.ha; \
