@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from edgecv.labels import load_labels
 from edgecv.mqtt.discovery import Discovery
 from edgecv.mqtt.payloads import MessageIds, count_message
 from edgecv.mqtt.topics import Topics
@@ -148,3 +149,37 @@ def test_validator_rejects_what_home_assistant_rejects_or_drops(ha_venv, tmp_pat
     assert (
         f"unique_id '{sensor['unique_id']}' is taken by the sensor of {sensor_topic}" in errors["same_id"]
     ), output
+
+
+@pytest.mark.shared
+def test_configs_for_every_label_of_the_shared_models_pass(
+    ha_venv, shared_assets: Path, tmp_path: Path
+) -> None:
+    """Real label names (spaces: 'traffic light', 'hair drier'; the SSD label map's gaps) as entities of two
+    cameras, each template rendered over a count message of its label."""
+    labels = sorted(
+        {
+            name
+            for path in sorted((shared_assets / "models").glob("*/*label*.txt"))
+            for name in load_labels(path).names
+            if name is not None
+        }
+    )
+    assert len(labels) >= 80, labels  # the COCO classes at least
+    cameras = [Topics("edgecv", "dev", camera) for camera in ("front", "back_yard")]
+    discovery = Discovery(PREFIX, cameras, labels)
+    ids = MessageIds()
+    states = [
+        {
+            "topic": topics.count(label),
+            "payload": json.dumps(count_message(ids, "dev", topics.camera, label, 1, 0.0)),
+        }
+        for topics in cameras
+        for label in labels
+    ]
+    configs = [{"topic": topic, "payload": payload.decode()} for topic, payload in discovery.configs.items()]
+    assert len(configs) == 2 * len(cameras) * len(labels)  # no two labels share an entity
+
+    status, verdicts, output = validate(configs, states, tmp_path)
+    assert status == 0, output
+    assert verdicts == {m["topic"]: "ok" for m in configs}, output
