@@ -19,7 +19,7 @@ validated by its own schema.
 With ``--states`` (the same format: messages the entities read, e.g. the retained ``counts/<label>``), each
 template of a validated config is rendered, with Home Assistant's MQTT value template, over every state
 message on its topic: ``value_template`` over ``state_topic``, ``<x>_template`` over ``<x>_topic``, an
-availability entry's ``value_template`` over its ``topic``. A render that raises or makes Home Assistant log
+availability entry's ``value_template`` over its ``topic`` (command templates are not rendered). A render that raises or makes Home Assistant log
 a warning (a key the payload lacks, a payload that is not JSON) fails the message. What the rendered value
 means to the platform (a number for a measurement, ON/OFF for a binary sensor) is not judged.
 
@@ -109,9 +109,10 @@ def _schema(component: str) -> Any:
 
 
 def _template_topics(config: dict[str, Any]) -> Iterator[tuple[str, Template, str]]:
-    """(key, template, topic it renders) of a validated config, whichever the platform."""
+    """(key, template, topic it renders) of a validated config, whichever the platform. Command templates
+    (``command_template``, ``<x>_command_template``) shape what Home Assistant sends, not what it reads."""
     for key, value in config.items():
-        if isinstance(value, Template):
+        if isinstance(value, Template) and "command" not in key:
             stem = key.removesuffix("_template")
             topic = config.get("state_topic" if key == "value_template" else f"{stem}_topic")
             if isinstance(topic, str):
