@@ -281,12 +281,14 @@ def main() -> int:
         "--states", help="JSON list of {topic, payload} the entities read: templates render them"
     )
     args = parser.parse_args()
-    try:
-        messages = _read(args.messages)
-        states = _read(args.states) if args.states else []
-    except (OSError, ValueError) as err:
-        print(f"cannot read the input: {err}", file=sys.stderr)
-        return 2
+    inputs: list[list[tuple[str, str]]] = []
+    for path in (args.messages, args.states):
+        try:
+            inputs.append(_read(path) if path else [])
+        except (OSError, ValueError) as err:
+            print(f"cannot read {'stdin' if path == '-' else path}: {err}", file=sys.stderr)
+            return 2
+    messages, states = inputs
     return asyncio.run(_run(messages, args.prefix.rstrip("/"), states))
 
 
