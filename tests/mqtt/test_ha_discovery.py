@@ -4,8 +4,8 @@
 release pinned in constraints/homeassistant.txt); these tests skip without it. One test validates every
 retained config a real ``edgecv run`` (the bundled demo as two cameras) leaves under the discovery prefix,
 whatever entity types it creates, and renders their templates over the retained state the run left
-(counts, availability). The other proves the validator fails: configs made by edgecv's own Discovery, each
-broken one way.
+(counts, availability). Another proves the validator fails: configs made by edgecv's own Discovery, each
+broken one way. A third takes every label name of the shared models (../shared/assets).
 """
 
 from __future__ import annotations
