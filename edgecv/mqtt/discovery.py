@@ -8,6 +8,10 @@ Home Assistant greys out one camera's entities when that camera is lost, and eve
 goes. Entities of labels that left the config are removed by publishing an empty retained config: on
 connect we subscribe to our own config topics, and every retained config that is not in the current set is
 cleared, whichever run created it.
+
+With ``mqtt.commands`` each camera also gets a ``switch`` (detect), a ``number`` (conf) and a ``button``
+(snapshot) that publish to its ``set/<key>`` and read its retained ``state/<key>``; with the image topic, an
+``image`` entity reads the retained annotated JPEG on ``<camera>/image``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable, Sequence
 from .. import __version__
 from .topics import Topics
 
-COMPONENTS = ("sensor", "binary_sensor")
+COMPONENTS = ("sensor", "binary_sensor", "switch", "number", "button", "image")
 
 
 def _object_id(text: str) -> str:
@@ -29,13 +33,25 @@ def _object_id(text: str) -> str:
 class Discovery:
     """The configs of every camera in ``cameras`` (their topics), each camera a device of its own."""
 
-    def __init__(self, prefix: str, cameras: Sequence[Topics], labels: list[str]) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        cameras: Sequence[Topics],
+        labels: list[str],
+        *,
+        commands: bool = False,
+        image: bool = False,
+    ) -> None:
         self.prefix = prefix
         self.cameras = list(cameras)
         self.labels = list(dict.fromkeys(labels))
         self.configs: dict[str, bytes] = {}
         for topics in self.cameras:
             self.configs.update(self._configs(topics))
+            if commands:
+                self.configs.update(self._control_configs(topics))
+            if image:
+                self.configs.update(self._image_config(topics))
 
     @staticmethod
     def node(topics: Topics) -> str:
@@ -95,6 +111,66 @@ class Discovery:
                 binary
             ).encode()
         return out
+
+    @staticmethod
+    def _common(topics: Topics) -> dict:
+        return {
+            "availability": [
+                {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
+                for topic in (topics.device_availability, topics.availability)
+            ],
+            "availability_mode": "all",
+            "device": Discovery._device(topics),
+        }
+
+    def _control_configs(self, topics: Topics) -> dict[str, bytes]:
+        node = self.node(topics)
+        switch = {
+            "name": "detect",
+            "unique_id": f"{node}_detect",
+            "command_topic": topics.command("detect"),
+            "state_topic": topics.state("detect"),
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "icon": "mdi:cctv",
+            **self._common(topics),
+        }
+        number = {
+            "name": "confidence threshold",
+            "unique_id": f"{node}_conf",
+            "command_topic": topics.command("conf"),
+            "state_topic": topics.state("conf"),
+            "min": 0.01,
+            "max": 1.0,
+            "step": 0.01,
+            "mode": "box",
+            "entity_category": "config",
+            **self._common(topics),
+        }
+        button = {
+            "name": "snapshot",
+            "unique_id": f"{node}_snapshot",
+            "command_topic": topics.command("snapshot"),
+            "payload_press": "PRESS",
+            "icon": "mdi:camera",
+            **self._common(topics),
+        }
+        return {
+            f"{self.prefix}/switch/{node}/detect/config": json.dumps(switch).encode(),
+            f"{self.prefix}/number/{node}/conf/config": json.dumps(number).encode(),
+            f"{self.prefix}/button/{node}/snapshot/config": json.dumps(button).encode(),
+        }
+
+    def _image_config(self, topics: Topics) -> dict[str, bytes]:
+        node = self.node(topics)
+        image = {
+            "name": "annotated view",
+            "unique_id": f"{node}_image",
+            "image_topic": topics.image,
+            "content_type": "image/jpeg",
+            **self._common(topics),
+        }
+        return {f"{self.prefix}/image/{node}/image/config": json.dumps(image).encode()}
 
     def stale(self, topic: str, payload: bytes, retained: bool) -> bool:
         """A retained config of ours that the current label list no longer has."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ..config.mqtt import MqttConfig
@@ -16,9 +16,12 @@ from ..frame import Frame
 from ..labels import Labels
 from ..output.base import SinkBase
 from ..track.events import TrackEvent
-from .channel import Channel, Timings
+from .channel import Channel, Timings, dumps
+from .commands import CameraControl, Commands, InvalidCommand, Rejected
 from .discovery import Discovery
-from .payloads import MessageIds
+from .image import ImageEncoder, ImageSchedule, Render
+from .outbox import Message, MessageKind
+from .payloads import MessageIds, error_message
 from .publisher import Publisher
 from .topics import Topics
 
@@ -54,6 +57,10 @@ class MqttSink(SinkBase):
 
     ``cameras`` are the run's cameras; without them the sink has one camera, ``mqtt.camera``, whose stats
     read ``timings`` (anything with ``summary_ms()``) and ``dropped_frames`` (a callable), both optional.
+
+    ``controls`` (by camera name) are what ``set/`` commands steer, with ``mqtt.commands`` (see
+    :mod:`edgecv.mqtt.commands`); ``render`` draws a frame's detections into the JPEG of the ``image``
+    topic (see :mod:`edgecv.mqtt.image`); without it there is no image topic.
     """
 
     def __init__(
@@ -65,14 +72,37 @@ class MqttSink(SinkBase):
         timings: Timings | None = None,
         dropped_frames: Callable[[], int] | None = None,
         decimals: int = 1,
+        controls: Mapping[str, CameraControl] | None = None,
+        render: Render | None = None,
+        reset_counts: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.labels = labels
         self.ids = MessageIds()
         names = [camera.name for camera in cameras] or [config.camera]
         topics = [Topics(config.prefix, config.device, name) for name in names]
+        self.commands = (
+            Commands(
+                topics,
+                dict(controls),
+                publish_state=self._publish_state,
+                reject=self._publish_rejected,
+                buttons={"snapshot": self.snapshot, "reset_counts": self._reset_counts},
+            )
+            if config.commands and controls
+            else None
+        )
+        self._reset_counts_hook = reset_counts
         self.discovery = (
-            Discovery(config.discovery_prefix, topics, config.labels) if config.discovery_prefix else None
+            Discovery(
+                config.discovery_prefix,
+                topics,
+                config.labels,
+                commands=self.commands is not None,
+                image=render is not None,
+            )
+            if config.discovery_prefix
+            else None
         )
         self.publisher = Publisher(
             config,
@@ -95,11 +125,17 @@ class MqttSink(SinkBase):
                 timings=camera.timings if camera is not None else timings,
                 started=started,
             )
+        self._schedules = {name: ImageSchedule(config.image_interval_s) for name in self.channels}
+        self._latest: dict[str, Detections] = {}  # each camera's detections of its latest frame (post thread)
+        self.images = ImageEncoder(render, self._publish_image) if render is not None else None
         if self.discovery is not None:
             for topic, payload in self.discovery.configs.items():
                 self.publisher.set_retained(topic, payload)
             self.publisher.on_connected.append(self._subscribe_discovery)
         self.publisher.on_connected.append(self._subscribe_counts)
+        if self.commands is not None:
+            self.commands.publish_all_states()
+            self.publisher.on_connected.append(self._subscribe_commands)
         self.publisher.start()
 
     @property
@@ -124,10 +160,22 @@ class MqttSink(SinkBase):
         fatal = self.publisher.link.fatal
         if fatal is not None:
             raise fatal  # ends the run with one line: credentials do not fix themselves
-        self._channel(frame).write_frame(frame, detections)
+        channel = self._channel(frame)
+        channel.write_frame(frame, detections)
+        if self.images is not None:
+            camera = channel.topics.camera
+            self._latest[camera] = detections
+            if self._schedules[camera].due(detections, (), time.monotonic()):
+                self.images.submit(camera, frame.image, detections)
 
     def write_events(self, frame: Frame, events: list[TrackEvent]) -> None:
-        self._channel(frame).write_events(frame, events)
+        channel = self._channel(frame)
+        channel.write_events(frame, events)
+        if self.images is not None:
+            camera = channel.topics.camera
+            latest = self._latest.get(camera)
+            if latest is not None and self._schedules[camera].due(latest, events, time.monotonic()):
+                self.images.submit(camera, frame.image, latest)
 
     def publish_stats(self) -> None:
         for channel in self.channels.values():
@@ -138,6 +186,48 @@ class MqttSink(SinkBase):
         channel = self.channels.get(camera)
         if channel is not None:
             channel.set_available(flowing)
+
+    # -- control (mqtt.commands), the image topic, errors ------------------------------------------------
+
+    def snapshot(self, camera: str) -> None:
+        """``set/snapshot``: the image topic gets the camera's next frame (any thread)."""
+        if self.images is None:
+            raise InvalidCommand("this run publishes no image (the image topic needs OpenCV's drawing)")
+        self._schedules[camera].request()
+
+    def _reset_counts(self, camera: str) -> None:
+        if self._reset_counts_hook is None:
+            raise InvalidCommand("this run keeps no counts to reset (no lines configured)")
+        self._reset_counts_hook(camera)
+
+    def _publish_state(self, topic: str, value: str) -> None:
+        self.publisher.set_retained(topic, value.encode())
+
+    def _publish_image(self, camera: str, jpeg: bytes) -> None:
+        # QoS 0 like snapshots: the next image supersedes a lost one, and a retained copy is re-published
+        # after every reconnect.
+        self.publisher.set_retained(self.channels[camera].topics.image, jpeg, qos=0)
+
+    def _publish_rejected(self, rejected: Rejected) -> None:
+        self.publish_error(rejected.camera, rejected.key, rejected.payload, rejected.reason)
+
+    def publish_error(self, camera: str | None, key: str, payload: str, reason: str) -> None:
+        """One message on ``<prefix>/<device>/error`` (QoS 1, not retained): a refused command or reload."""
+        body = error_message(self.ids, time.time(), camera, key, payload, reason)
+        self.publisher.send(Message(self.topics.error, dumps(body), 1, False, MessageKind.EVENTS))
+
+    def reset_controls(self, baselines: Mapping[str, Any] | None = None) -> None:
+        """After a reload: values set by commands return to the (reloaded) config; the state is re-published."""
+        if self.commands is None:
+            return
+        for name, control in self.commands.controls.items():
+            control.reset(None if baselines is None else baselines.get(name))
+        self.commands.publish_all_states()
+
+    def _subscribe_commands(self) -> None:
+        assert self.commands is not None
+        for topic in self.commands.subscriptions:
+            self.publisher.link.subscribe(topic, qos=1)
 
     # -- what the broker kept from earlier runs ---------------------------------------------------------
 
@@ -154,6 +244,13 @@ class MqttSink(SinkBase):
             self.publisher.link.subscribe(channel.topics.counts_filter)
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if self.commands is not None and self.commands.owns(topic):
+            if retained and payload:
+                log.info("mqtt: clearing the retained command %s (commands are never retained)", topic)
+                self.publisher.link.publish(topic, b"", 1, True)
+            if payload or not retained:
+                self.commands.handle(topic, payload, retained)
+            return
         if self.discovery is not None and self.discovery.stale(topic, payload, retained):
             log.info("mqtt: removing Home Assistant entity %s (label no longer configured)", topic)
         elif any(c.stale_count(topic, payload, retained) for c in self.channels.values()):
@@ -182,6 +279,8 @@ class MqttSink(SinkBase):
         flush_until = time.monotonic() + self.config.flush_timeout_s
         if deadline is not None:
             flush_until = min(flush_until, deadline - FINISH_RESERVE_S)
+        if self.images is not None:
+            self.images.close()
         for channel in self.channels.values():
             # Nothing is in view once we are gone: a retained count must not stay at its last value.
             channel.publish_counts(Counter(), time.time())

@@ -15,8 +15,12 @@ def build(context: SinkContext) -> MqttSink | None:
     settings = context.settings
     if settings.mqtt.host is None:
         return None
+    from ..mqtt.commands import control_of
+    from ..mqtt.image import AnnotatedJpeg
     from ..mqtt.sink import MqttSink
 
+    sections = settings.camera_sections()
+    snapshot = settings.mqtt.snapshot
     return MqttSink(
         settings.mqtt,
         context.labels,
@@ -24,6 +28,13 @@ def build(context: SinkContext) -> MqttSink | None:
         timings=context.timings,
         dropped_frames=context.dropped_frames,
         decimals=settings.output.decimals,
+        controls={c.name: control_of(c, context.labels) for c in context.cameras},
+        render=AnnotatedJpeg(
+            context.labels,
+            {name: section.scene() for name, section in sections.items()},
+            snapshot.width,
+            snapshot.quality,
+        ),
     )
 
 

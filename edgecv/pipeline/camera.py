@@ -86,6 +86,10 @@ class Camera:
         self.last_frame: float | None = None  # time.monotonic() a frame was last read from the source
         self.ended = False  # its capture is over: the source ended, failed, or the run stopped
         self.error: str | None = None  # why the source failed, when it did
+        # Switched at run time (MQTT set/detect, set/motion; a reload returns them to the config): one
+        # attribute store each, read once per frame by the loop.
+        self.detect_enabled = True  # False: frames flow on (counted, output) with no detections
+        self.motion_enabled = True
 
     @classmethod
     def of(cls, source: FrameSource, tracker: FrameTracker | None = None) -> Camera:

@@ -30,6 +30,7 @@ from ..capture.base import FrameSource, FrameTimeout
 from ..capture.stats import SourceStats
 from ..detect.detector import Detector
 from ..detect.preprocess import Transform
+from ..detections import Detections
 from ..errors import SourceError
 from ..frame import Frame
 from ..output.base import Sink
@@ -227,7 +228,9 @@ class Pipeline:
                 camera = self.cameras[item.camera]
                 frame = item.frame
                 start = time.perf_counter()
-                if camera.params is None:
+                if not camera.detect_enabled:
+                    detections = Detections.empty()
+                elif camera.params is None:
                     detections = self.detector.finish(item.outputs, item.transform)
                 else:
                     detections = self.detector.finish(item.outputs, item.transform, camera.params)
