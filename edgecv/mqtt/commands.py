@@ -187,9 +187,7 @@ class CameraControl:
 def control_of(camera: Steerable, labels: Labels) -> CameraControl:
     """A camera's control, its baseline what it runs with now (the config's, at start)."""
     params = camera.params if camera.params is not None else DetectParams()
-    return CameraControl(
-        camera, Baseline(params, camera.detect_enabled, camera.motion_enabled), labels
-    )
+    return CameraControl(camera, Baseline(params, camera.detect_enabled, camera.motion_enabled), labels)
 
 
 @dataclass(frozen=True)
@@ -255,7 +253,9 @@ class Commands:
         if retained:
             # Left on the broker by a publish with the retain flag: applying it would repeat an old command
             # at every start. It is cleared by the caller.
-            self._refuse(camera, key, text, "retained set/ messages are ignored (and cleared): publish without retain")
+            self._refuse(
+                camera, key, text, "retained set/ messages are ignored (and cleared): publish without retain"
+            )
             return
         control = self.controls.get(camera)
         if control is None:
@@ -277,4 +277,3 @@ class Commands:
     def _refuse(self, camera: str | None, key: str, text: str, reason: str) -> None:
         log.warning("mqtt: refused set/%s %r for camera %s: %s", key, text[:80], camera, reason)
         self._reject(Rejected(camera, key, text, reason))
-

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +49,7 @@ class ImageSchedule:
     def request(self) -> None:
         self._requested.set()
 
-    def due(self, detections: Detections, events: list[TrackEvent], now: float) -> bool:
+    def due(self, detections: Detections, events: Sequence[TrackEvent], now: float) -> bool:
         if self._requested.is_set():
             self._requested.clear()
             return self._mark(now)
@@ -125,16 +125,14 @@ class AnnotatedJpeg:
     the encoder thread reads one consistent mapping.
     """
 
-    def __init__(
-        self, labels: Labels, scenes: Mapping[str, SceneConfig], width: int, quality: int
-    ) -> None:
+    def __init__(self, labels: Labels, scenes: Mapping[str, SceneConfig], width: int, quality: int) -> None:
         self.labels = labels
         self.scenes = dict(scenes)
         self.width = width
         self.quality = quality
 
-    def reconfigure(self, scenes: Mapping[str, SceneConfig]) -> None:
-        self.scenes = dict(scenes)
+    def reconfigure(self, scenes: Mapping[str, SceneConfig], width: int, quality: int) -> None:
+        self.scenes, self.width, self.quality = dict(scenes), width, quality
 
     def __call__(self, camera: str, image: np.ndarray, detections: Detections) -> bytes:
         from ..output.annotate import annotate, encode_jpeg  # OpenCV only when the image is drawn

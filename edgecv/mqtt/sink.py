@@ -8,7 +8,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..config.mqtt import MqttConfig
 from ..detections import Detections
@@ -19,11 +19,14 @@ from ..track.events import TrackEvent
 from .channel import Channel, Timings, dumps
 from .commands import CameraControl, Commands, InvalidCommand, Rejected
 from .discovery import Discovery
-from .image import ImageEncoder, ImageSchedule, Render
+from .image import AnnotatedJpeg, ImageEncoder, ImageSchedule, Render
 from .outbox import Message, MessageKind
 from .payloads import MessageIds, error_message
 from .publisher import Publisher
 from .topics import Topics
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class MqttSink(SinkBase):
             )
         self._schedules = {name: ImageSchedule(config.image_interval_s) for name in self.channels}
         self._latest: dict[str, Detections] = {}  # each camera's detections of its latest frame (post thread)
+        self._render = render
         self.images = ImageEncoder(render, self._publish_image) if render is not None else None
         if self.discovery is not None:
             for topic, payload in self.discovery.configs.items():
@@ -216,13 +220,26 @@ class MqttSink(SinkBase):
         body = error_message(self.ids, time.time(), camera, key, payload, reason)
         self.publisher.send(Message(self.topics.error, dumps(body), 1, False, MessageKind.EVENTS))
 
-    def reset_controls(self, baselines: Mapping[str, Any] | None = None) -> None:
-        """After a reload: values set by commands return to the (reloaded) config; the state is re-published."""
-        if self.commands is None:
-            return
-        for name, control in self.commands.controls.items():
-            control.reset(None if baselines is None else baselines.get(name))
-        self.commands.publish_all_states()
+    def reconfigure(self, settings: Settings) -> None:
+        """A reload: the MQTT rates (``detections_max_rate``, ``detections_include_empty``,
+        ``stats_interval_s``, ``image_interval_s``, ``snapshot``, QoS) and the scenes the image draws apply
+        from the next frame; the command state topics are published again (a reload returns values set by
+        commands to the config). What would need a new connection is the reload's to decide
+        (:mod:`edgecv.service.reload` rebuilds the sink)."""
+        config = settings.mqtt
+        self.config = config
+        for channel in self.channels.values():
+            channel.reconfigure(config)
+        for schedule in self._schedules.values():
+            schedule.interval_s = config.image_interval_s
+        if isinstance(self._render, AnnotatedJpeg):
+            self._render.reconfigure(
+                {name: section.scene() for name, section in settings.camera_sections().items()},
+                config.snapshot.width,
+                config.snapshot.quality,
+            )
+        if self.commands is not None:
+            self.commands.publish_all_states()
 
     def _subscribe_commands(self) -> None:
         assert self.commands is not None

@@ -28,7 +28,7 @@ def build(context: SinkContext) -> MqttSink | None:
         timings=context.timings,
         dropped_frames=context.dropped_frames,
         decimals=settings.output.decimals,
-        controls={c.name: control_of(c, context.labels) for c in context.cameras},
+        controls=context.controls or {c.name: control_of(c, context.labels) for c in context.cameras},
         render=AnnotatedJpeg(
             context.labels,
             {name: section.scene() for name, section in sections.items()},
