@@ -105,7 +105,9 @@ class ServiceWatchdog:
 
     # -- control ----------------------------------------------------------------------------------------
 
-    def watch(self, pipeline: Watched, on_camera: Sequence[Callable[[str, bool], None]] | None = None) -> None:
+    def watch(
+        self, pipeline: Watched, on_camera: Sequence[Callable[[str, bool], None]] | None = None
+    ) -> None:
         """Watch a new pipeline from now on (a reload reopened the model or sources in-process); its cameras'
         states are told again, to ``on_camera`` when the sinks were rebuilt."""
         self._pipeline = pipeline
@@ -115,7 +117,6 @@ class ServiceWatchdog:
         self._flowing = {}
         self._fps_mark = None
         self._camera_fps = {}
-
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="edgecv-watchdog", daemon=True)
