@@ -45,6 +45,12 @@ class FrameJson(Contract):
     camera: str = Field(description=CAMERA_ABOUT)
     seq: int = Field(ge=0, description="Frame number within its camera, from 0.")
     ts: float = Field(description="Capture time, epoch seconds.")
+    skipped: bool = Field(
+        False,
+        description="Present (true) only on a frame the detector skipped (motion gating or the camera's "
+        "detect switch), printed with output.include_skipped; its detections are then empty: the tracks "
+        "held their last boxes, see the latest frame that has them.",
+    )
     detections: list[DetectionJson]
 
 
@@ -83,10 +89,15 @@ class StageJson(Contract):
 class CameraSummaryJson(Contract):
     """One camera of ``--summary-json``'s ``cameras``."""
 
-    frames: int = Field(ge=0, description="Frames of this camera processed.")
+    frames: int = Field(ge=0, description="Frames of this camera processed (inferred or skipped).")
     fps: float = Field(ge=0, description="Its frames per second over the run.")
     dropped_frames: int = Field(
         ge=0, description="Frames it captured but never inferred (a newer one was taken instead)."
+    )
+    skipped_frames: int = Field(
+        ge=0,
+        description="Of its frames, those the detector skipped (motion gating: nothing moved; or its detect "
+        "switch off). Counted in frames.",
     )
     reconnects: int = Field(ge=0, description="Times its live source came back after a loss.")
     source_failures: int = Field(ge=0, description="Failed reads and (re)opens of its source.")
@@ -98,9 +109,12 @@ class RunSummaryJson(Contract):
 
     model_config = ConfigDict(extra="allow")
 
-    frames: int = Field(description="Frames processed (inferred, decoded and output).")
+    frames: int = Field(description="Frames processed (inferred, decoded and output, or skipped and output).")
     fps: float = Field(description="Frames per second over the run, first frame in to last frame out.")
     dropped_frames: int = Field(description="Frames a live source captured but replaced before inference.")
+    skipped_frames: int = Field(
+        description="Frames the detector skipped (motion gating or a camera's detect switch), over the cameras."
+    )
     peak_rss_mb: float = Field(description="Peak resident memory of the process, MiB.")
     stages_ms: dict[str, StageJson] = Field(description="Per-stage timings.")
     cameras: dict[str, CameraSummaryJson] = Field(

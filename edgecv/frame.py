@@ -31,6 +31,9 @@ class Frame:
     ts: float  # capture time, epoch seconds (wall clock: for payloads, never for durations)
     source_id: str = "0"  # the camera's name (a key of the cameras map, or mqtt.camera)
     mono: float = field(default_factory=time.monotonic)  # capture time on the monotonic clock, seconds
+    # Motion gating (or the camera's detect switch) left the detector off for this frame: sinks see it with
+    # no detections and print it only when asked (output.include_skipped).
+    skipped: bool = False
 
 
 # Two durations closer than this are the same: a file's stamps are sums of an inexact frame interval (1/25 s

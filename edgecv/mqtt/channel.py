@@ -84,6 +84,7 @@ class Channel:
         self._last_detections = 0.0
         self._min_gap = 1.0 / config.detections_max_rate if config.detections_max_rate else 0.0
         self.frames = 0
+        self.skipped_frames = 0
         self._stats_at = started
         self._stats_frames = 0
         self._thermal = health.find_cpu_zone()
@@ -103,7 +104,10 @@ class Channel:
 
     def write_frame(self, frame: Frame, detections: Detections) -> None:
         self.frames += 1
-        if len(detections) or self.config.detections_include_empty:
+        if frame.skipped:
+            # The detector did not run on it: detections and counts stand as the last detection left them.
+            self.skipped_frames += 1
+        elif len(detections) or self.config.detections_include_empty:
             now = time.monotonic()
             if not self._min_gap or now - self._last_detections >= self._min_gap:
                 self._last_detections = now
@@ -120,7 +124,8 @@ class Channel:
                         MessageKind.DETECTIONS,
                     )
                 )
-        self.publish_counts(self._count(detections), frame.ts)
+        if not frame.skipped:
+            self.publish_counts(self._count(detections), frame.ts)
         if time.monotonic() - self._stats_at >= self.config.stats_interval_s:
             self.publish_stats()
 
@@ -212,6 +217,7 @@ class Channel:
             fps=round((self.frames - self._stats_frames) / elapsed, 2),
             frames=self.frames,
             dropped_frames=int(self.dropped_frames()),
+            skipped_frames=self.skipped_frames,
             stages_ms=self.timings.summary_ms() if self.timings is not None else {},
             reconnects=publisher.reconnects,
             queue_depth=publisher.queued,

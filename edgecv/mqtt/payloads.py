@@ -95,6 +95,11 @@ class StatsMessage(Envelope):
     dropped_frames: int = Field(
         ge=0, description="Frames a live source replaced before inference, since start."
     )
+    skipped_frames: int = Field(
+        ge=0,
+        description="Of the frames, those the detector skipped since start (motion gating: nothing moved; or "
+        "the camera's detect switch off). Detections and counts are not published for them.",
+    )
     stages_ms: dict[str, StageJson] = Field(description="Per-stage timings (mean over the run, recent p95).")
     reconnects: int = Field(ge=0, description="Reconnects to the broker since start.")
     queue_depth: int = Field(

@@ -28,17 +28,33 @@ class StdoutSink(SinkBase):
         *,
         stream: TextIO | None = None,
         include_empty: bool = True,
+        include_skipped: bool = False,
         decimals: int = 2,
         owns_stream: bool = False,
     ) -> None:
         self.labels = labels
         self.stream = stream or sys.stdout
         self.include_empty = include_empty
+        self.include_skipped = include_skipped
         self.decimals = decimals
         self.owns_stream = owns_stream  # a file this sink opened, closed with it
         self.lines = 0
 
     def write_frame(self, frame: Frame, detections: Detections) -> None:
+        if frame.skipped:
+            # The detector did not look at this frame: no detections, rather than boxes it did not see.
+            if self.include_skipped:
+                self.write_line(
+                    {
+                        "type": "frame",
+                        "camera": frame.source_id,
+                        "seq": frame.seq,
+                        "ts": round(frame.ts, 6),
+                        "skipped": True,
+                        "detections": [],
+                    }
+                )
+            return
         if not len(detections) and not self.include_empty:
             return
         line: dict[str, Any] = {
@@ -89,6 +105,7 @@ def build(context: SinkContext) -> StdoutSink | None:
     return StdoutSink(
         context.labels,
         include_empty=settings.output.include_empty,
+        include_skipped=settings.output.include_skipped,
         decimals=settings.output.decimals,
     )
 

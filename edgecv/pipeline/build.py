@@ -106,8 +106,8 @@ def build_cameras(
     ids: Iterator[int] | None = None,
 ) -> list[Camera]:
     """The run's cameras over ``sources`` (from :func:`build_sources`): each with its own detection
-    parameters and tracker, from its sections (the top-level ones with its overrides). ``ids``: the run's
-    track id counter (a reload that rebuilds cameras keeps numbering where it was)."""
+    parameters, tracker and motion gating, from its sections (the top-level ones with its overrides).
+    ``ids``: the run's track id counter (a reload that rebuilds cameras keeps numbering where it was)."""
     sections = settings.camera_sections()
     ids = ids if ids is not None else itertools.count(1)  # track ids unique across the cameras of the run
     cameras = []
@@ -121,6 +121,7 @@ def build_cameras(
                 source,
                 params=detect_params(section.detect, detector, where),
                 tracker=build_tracker(section.tracker, detector, ids, where),
+                motion=section.scene().motion,
             )
         )
     return cameras

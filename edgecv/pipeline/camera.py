@@ -5,9 +5,11 @@ one process only). Everything that belongs to a camera lives here, so nothing ab
 an object the others share: the detector holds only what never changes, and each camera's frames carry
 their own transform (see :mod:`edgecv.detect.preprocess`).
 
-Counters are written by the run loop's threads (frames by the post thread, ``replaced`` by the camera's
-capture thread, ``last_frame`` by the capture thread) and read by the watchdog and the sinks: each is one
-attribute written by one thread, so readers take no lock.
+Counters are written by the run loop's threads (frames, ``skipped_frames`` and ``tracks_moving`` by the post
+thread, ``replaced`` and ``last_frame`` by the camera's capture thread) and read by the watchdog, the sinks and
+the capture thread: each is one attribute written by one thread, so readers take no lock. The switches
+``detect_enabled`` and ``motion_enabled`` are written by whoever controls the run and read by the capture
+thread at every frame.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..capture.base import FrameSource
+from ..config.scene import MotionConfig
 from ..detect.detector import DetectParams
 from ..detections import Detections
 from ..track.events import TrackEvent
@@ -37,6 +40,15 @@ class FrameTracker(Protocol):
         """The source ended: events that close every open track."""
         ...
 
+    def needs_detection(self) -> bool:
+        """Whether a track needs the detector on the next frame even if nothing else moves (motion gating)."""
+        ...
+
+    def hold(self, mono: float) -> list[TrackEvent]:
+        """The detector was skipped at ``mono`` because nothing moved: tracks seen stay as they are, unaged;
+        lost ones age (their ``end`` events returned)."""
+        ...
+
 
 @dataclass(frozen=True)
 class CameraSummary:
@@ -48,12 +60,14 @@ class CameraSummary:
     reconnects: int
     failures: int
     error: str | None
+    skipped_frames: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
             "frames": self.frames,
             "fps": round(self.fps, 2),
             "dropped_frames": self.dropped_frames,
+            "skipped_frames": self.skipped_frames,
             "reconnects": self.reconnects,
             "source_failures": self.failures,
             "error": self.error,
@@ -64,8 +78,12 @@ class Camera:
     """A named source with what the run keeps for it alone.
 
     ``params`` are its detection parameters (``None``: the detector's own); ``tracker`` its tracker
-    (``None``: not tracked). The source's frames must carry ``source_id == name``: sinks name the camera by
-    it.
+    (``None``: not tracked); ``motion`` its motion section (``None``: never gated). The source's frames must
+    carry ``source_id == name``: sinks name the camera by it.
+
+    Two switches, for whoever controls the run: ``motion_enabled`` (from ``motion.enabled``) gates the
+    detector on motion; ``detect_enabled`` off skips the detector on every frame (frames still flow, marked
+    skipped, and the tracker is left alone: no forced detection every ``max_skip_s``).
     """
 
     def __init__(
@@ -75,21 +93,23 @@ class Camera:
         *,
         params: DetectParams | None = None,
         tracker: FrameTracker | None = None,
+        motion: MotionConfig | None = None,
     ) -> None:
         self.name = name
         self.source = source
         self.params = params
         self.tracker = tracker
+        self.motion = motion or MotionConfig()
+        self.motion_enabled = self.motion.enabled
+        self.detect_enabled = True
         self.timings = StageTimes()
-        self.frames = 0  # frames through the whole pipeline (inferred, decoded, output)
+        self.frames = 0  # frames through the whole pipeline (inferred or skipped, then output)
+        self.skipped_frames = 0  # of those, frames the detector skipped (motion gating or detect off)
+        self.tracks_moving = False  # the tracker's latest needs_detection(): read by the capture thread
         self.replaced = 0  # prepared for inference, then replaced by a newer frame of this camera
         self.last_frame: float | None = None  # time.monotonic() a frame was last read from the source
         self.ended = False  # its capture is over: the source ended, failed, or the run stopped
         self.error: str | None = None  # why the source failed, when it did
-        # Switched at run time (MQTT set/detect, set/motion; a reload returns them to the config): one
-        # attribute store each, read once per frame by the loop.
-        self.detect_enabled = True  # False: frames flow on (counted, output) with no detections
-        self.motion_enabled = True
 
     @classmethod
     def of(cls, source: FrameSource, tracker: FrameTracker | None = None) -> Camera:
@@ -119,4 +139,5 @@ class Camera:
             reconnects=stats.reconnects,
             failures=stats.failures,
             error=self.error,
+            skipped_frames=self.skipped_frames,
         )

@@ -12,6 +12,11 @@ Several cameras share the one interpreter (a Coral can be opened by one process 
 capture thread, buffers, detection parameters, tracker, counters and stage timings
 (:class:`~edgecv.pipeline.camera.Camera`). A live camera offers only its newest prepared frame; a file
 camera queues every frame, so a run over files gives each camera the detections of a one-camera run.
+
+With motion gating (``motion.enabled``) the capture thread measures motion on a small grey copy of each frame
+before preprocessing it; a frame on which nothing moves (and no track does) is not preprocessed nor inferred
+but queued as *skipped* in the same per-camera queue, so it keeps its place among the camera's frames, and the
+post thread lets the tracker hold its tracks on it (:meth:`~edgecv.track.tracker.ByteTracker.hold`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,6 +39,7 @@ from ..detections import Detections
 from ..errors import SourceError
 from ..frame import Frame
 from ..output.base import Sink
+from ..scene.motion import FrameGate
 from ..track.events import TrackEvent
 from .camera import Camera, CameraSummary, FrameTracker
 from .heartbeats import Heartbeats
@@ -50,14 +56,16 @@ FILE_BUFFERS = 2
 LIVE_BUFFERS = 3
 POLL_S = 0.2  # how often blocked threads look at the stop flag
 SWITCH_INTERVAL_S = 0.0002
+_NO_DETECTIONS = Detections.empty()
 
 
 @dataclass
 class _Job:
     frame: Frame
-    tensor: np.ndarray
-    transform: Transform
+    tensor: np.ndarray  # the prepared input; a skipped frame holds an unused buffer (it bounds the queue)
+    transform: Transform | None  # None: the detector skips this frame
     free: queue.Queue[np.ndarray]
+    hold: bool = False  # skipped because nothing moved: the tracker holds its tracks
 
 
 @dataclass
@@ -71,7 +79,8 @@ class _Result:
     camera: int
     frame: Frame
     outputs: list[np.ndarray]
-    transform: Transform
+    transform: Transform | None  # None: a skipped frame
+    hold: bool = False
 
 
 @dataclass
@@ -172,6 +181,7 @@ class Pipeline:
         free: queue.Queue[np.ndarray] = queue.Queue()
         for _ in range(LIVE_BUFFERS if live else FILE_BUFFERS):
             free.put(self.detector.preprocessor.new_buffer())
+        gate = FrameGate(camera.motion, camera.name if len(self.cameras) > 1 else "")
         try:
             while not self._stop.is_set():
                 try:
@@ -183,10 +193,13 @@ class Pipeline:
                     free.put(buffer)
                     break
                 camera.last_frame = self.progress.frame = time.monotonic()
-                start = time.perf_counter()
-                tensor, transform = self.detector.prepare(frame.image, buffer)
-                self._time(camera, "preprocess", time.perf_counter() - start)
-                replaced = self._jobs.put(index, _Job(frame, tensor, transform, free), newest_only=live)
+                job = self._gated(camera, gate, frame, buffer, free)
+                if job is None:
+                    start = time.perf_counter()
+                    tensor, transform = self.detector.prepare(frame.image, buffer)
+                    self._time(camera, "preprocess", time.perf_counter() - start)
+                    job = _Job(frame, tensor, transform, free)
+                replaced = self._jobs.put(index, job, newest_only=live)
                 if isinstance(replaced, _Job):
                     free.put(replaced.tensor)
                     camera.replaced += 1
@@ -202,6 +215,20 @@ class Pipeline:
             camera.ended = True
             self._jobs.put(index, _End())
             self._jobs.end(index)
+
+    def _gated(
+        self, camera: Camera, gate: FrameGate, frame: Frame, buffer: np.ndarray, free: queue.Queue[np.ndarray]
+    ) -> _Job | None:
+        """A skipped frame's job when the detector should skip ``frame``; None when it needs detecting."""
+        if not camera.detect_enabled:
+            return _Job(replace(frame, skipped=True), buffer, None, free)
+        start = time.perf_counter()
+        detect = gate.decide(
+            frame.image, frame.mono, enabled=camera.motion_enabled, tracks_moving=camera.tracks_moving
+        )
+        if camera.motion_enabled:
+            self._time(camera, "motion", time.perf_counter() - start)
+        return None if detect else _Job(replace(frame, skipped=True), buffer, None, free, hold=True)
 
     def _read(self, camera: Camera) -> Frame | None:
         """Next frame, or None at the end of the source or when stopping."""
@@ -225,12 +252,13 @@ class Pipeline:
                 if isinstance(item, _Closed):
                     self._finish_tracks(item.camera)
                     continue
+                if item.transform is None:
+                    self._skipped(item)
+                    continue
                 camera = self.cameras[item.camera]
                 frame = item.frame
                 start = time.perf_counter()
-                if not camera.detect_enabled:
-                    detections = Detections.empty()
-                elif camera.params is None:
+                if camera.params is None:
                     detections = self.detector.finish(item.outputs, item.transform)
                 else:
                     detections = self.detector.finish(item.outputs, item.transform, camera.params)
@@ -239,6 +267,7 @@ class Pipeline:
                 events: list[TrackEvent] = []
                 if camera.tracker is not None:
                     detections, events = camera.tracker.update(detections, frame.ts, frame.mono)
+                    camera.tracks_moving = camera.tracker.needs_detection()
                     self._time(camera, "track", time.perf_counter() - mark)
                     mark = time.perf_counter()
                 for sink in self.sinks:
@@ -261,6 +290,25 @@ class Pipeline:
             self._fatal = self._fatal or exc
             self._stop.set()
             self._drain_results()
+
+    def _skipped(self, item: _Result) -> None:
+        """A frame the detector skipped: its tracks held (when nothing moved; lost ones may end), then to the
+        sinks with no detections (each sink decides whether to show it: ``output.include_skipped``)."""
+        camera, frame = self.cameras[item.camera], item.frame
+        events = camera.tracker.hold(frame.mono) if item.hold and camera.tracker is not None else []
+        mark = time.perf_counter()
+        for sink in self.sinks:
+            sink.write_frame(frame, _NO_DETECTIONS)
+            if events:
+                sink.write_events(frame, events)
+        self._last_out = time.perf_counter()
+        self._time(camera, "output", self._last_out - mark)
+        self._last_frames[item.camera] = frame
+        camera.skipped_frames += 1
+        camera.frames += 1
+        self.frames_out += 1
+        if self.frames_out == 1:
+            self._first_out = self._last_out
 
     def _finish_tracks(self, index: int) -> None:
         """Close every open track of a camera whose capture ended, so subscribers see an ``end`` for each
@@ -327,6 +375,10 @@ class Pipeline:
                     continue
                 if self.max_frames is not None and inferred >= self.max_frames:
                     job.free.put(job.tensor)  # captured before the stop took effect: not processed
+                    continue
+                if job.transform is None:  # skipped: straight on to the post thread, in the camera's order
+                    job.free.put(job.tensor)
+                    self._results.put(_Result(index, job.frame, [], None, job.hold))
                     continue
                 camera = self.cameras[index]
                 self.progress.inference_started = time.monotonic()

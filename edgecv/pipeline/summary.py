@@ -27,6 +27,7 @@ def summary_dict(result: RunResult, extra: dict[str, Any] | None = None) -> dict
         "frames": result.frames,
         "fps": round(result.fps, 2),
         "dropped_frames": dropped,
+        "skipped_frames": sum(c.skipped_frames for c in result.cameras.values()),
         "peak_rss_mb": peak_rss_mb(),
         "stages_ms": result.stages_ms,
         "duration_s": round(result.duration_s, 3),
@@ -43,6 +44,7 @@ def summary_text(summary: dict[str, Any]) -> str:
     lines = [
         f"edgecv: {summary['frames']} frames in {summary['duration_s']:.1f} s ({summary['fps']:.1f} fps), "
         f"{summary['dropped_frames']} dropped, peak RSS {summary['peak_rss_mb']:.0f} MB"
+        + (f", {summary['skipped_frames']} skipped (detector not run)" if summary.get("skipped_frames") else "")
     ]
     if summary["stages_ms"]:
         stages = ", ".join(f"{k} {v['mean']:.2f}/{v['p95']:.2f}" for k, v in summary["stages_ms"].items())

@@ -1,5 +1,8 @@
 """One camera's rules built from its config once the frame size is known: class names resolved to the
-model's ids, relative units to pixels, and a warning naming every polygon or line outside the frame."""
+model's ids, relative units to pixels, and a warning naming every polygon or line outside the frame.
+
+Motion is not here: it is measured on the capture thread, before the detector (see
+:class:`edgecv.scene.motion.FrameGate`), while these rules run on the post thread after it."""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from ..labels import Labels
 from .filters import DetectionFilter, MaskRule, SizeRule
 from .geometry import outside_frame, to_pixels
 from .lines import LineRule, Lines
-from .motion import MotionDetector, MotionGate
 from .zones import ZoneRule, Zones
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,6 @@ class SceneRules:
     zones: Zones
     lines: Lines
     filter: DetectionFilter
-    motion: MotionDetector | None
-    gate: MotionGate | None
     warnings: list[str]
 
 
@@ -92,21 +92,11 @@ def build_rules(scene: SceneConfig, labels: Labels, width: int, height: int, cam
             f.min_ratio,
             np.inf if f.max_ratio is None else f.max_ratio,
         )
-    motion = gate = None
-    if scene.motion.enabled:
-        motion_masks = [
-            pixels(m.polygon, m.units, f"motion mask {k}") for k, m in enumerate(scene.motion.masks)
-        ]
-        m = scene.motion
-        motion = MotionDetector(width, height, m.threshold, m.min_area, masks=motion_masks)
-        gate = MotionGate(m.max_skip_s)
     for warning in warnings:
         log.warning(warning)
     return SceneRules(
         Zones(zones, width, height, num_classes),
         Lines(lines, num_classes),
         DetectionFilter(masks, sizes, num_classes, width, height),
-        motion,
-        gate,
         warnings,
     )

@@ -18,7 +18,7 @@ What changes live, between two frames, without reopening sources or the model (:
 
 What is reopened in-process (:class:`ReloadPlan` ``reopen``): a changed ``model`` (loaded again, on the
 new settings), a changed camera ``source`` (that camera's source closed and the new one opened), tracking
-switched on or off; the pipeline stops after the frame in flight (tracks end with ``end`` events, as at the
+switched on or off, a changed ``motion`` section (the gate is built with the capture); the pipeline stops after the frame in flight (tracks end with ``end`` events, as at the
 end of a source), the changed parts are replaced and the run goes on. A changed ``cameras`` map, ``output``
 section, MQTT connection (broker, identity, credentials, TLS, labels, discovery, commands, spool) or a
 model whose labels differ also rebuilds the sinks: the MQTT connection is closed and opened again. Other
@@ -93,11 +93,12 @@ class ReloadPlan:
     sources: dict[str, FrameSource] = field(default_factory=dict)  # changed cameras' new sources
     rebuild: bool = False  # cameras, sinks and their connections built again
     retrack: bool = False  # tracking switched on or off somewhere: trackers built again
+    regate: bool = False  # a camera's motion section changed: its gate is built again with its capture
     changed: tuple[str, ...] = ()  # what changed, for the log
 
     @property
     def reopen(self) -> bool:
-        return self.detector is not None or bool(self.sources) or self.rebuild or self.retrack
+        return self.detector is not None or bool(self.sources) or self.rebuild or self.retrack or self.regate
 
 
 def _mqtt_rebuild(old: MqttConfig, new: MqttConfig) -> bool:
@@ -132,7 +133,7 @@ def prepare(old: Settings, new: Settings, detector: Detector) -> ReloadPlan:
     old_sections, new_sections = old.camera_sections(), new.camera_sections()
     where = lambda name: f"cameras.{name}." if new.cameras else ""  # noqa: E731
     params = {}
-    retrack = False
+    retrack = regate = False
     for name, section in new_sections.items():
         params[name] = detect_params(section.detect, model, where(name))
         if section.tracker.enabled:
@@ -140,6 +141,8 @@ def prepare(old: Settings, new: Settings, detector: Detector) -> ReloadPlan:
         before = old_sections.get(name)
         if before is not None and before.tracker.enabled != section.tracker.enabled:
             retrack = True
+        if before is not None and before.motion != section.motion:
+            regate = True
     rebuild = (
         list(old_sections) != list(new_sections)
         or old.output != new.output
@@ -151,7 +154,7 @@ def prepare(old: Settings, new: Settings, detector: Detector) -> ReloadPlan:
     else:
         moved = {n for n, s in new_sections.items() if s.source != old_sections[n].source}
         sources = {s.source_id: s for s in build_sources(new, only=moved)} if moved else {}
-    return ReloadPlan(new, params, new_detector, sources, rebuild, retrack, changed)
+    return ReloadPlan(new, params, new_detector, sources, rebuild, retrack, regate, changed)
 
 
 class Reloader:
@@ -197,7 +200,7 @@ class Reloader:
             if section is None:
                 continue
             control = controls.get(camera.name)
-            baseline = Baseline(plan.params[camera.name])
+            baseline = Baseline(plan.params[camera.name], motion=section.motion.enabled)
             if control is not None:
                 control.reset(baseline)
             else:

@@ -230,7 +230,10 @@ class Runner:
                 camera.tracker = build_tracker(
                     sections[camera.name].tracker, detector, self._ids, where(camera.name)
                 )
-                state.controls[camera.name].reset(Baseline(plan.params[camera.name]))
+                camera.motion = sections[camera.name].motion
+                state.controls[camera.name].reset(
+                    Baseline(plan.params[camera.name], motion=camera.motion.enabled)
+                )
                 camera.ended, camera.error = False, None
             for sink in state.sinks:
                 if isinstance(sink, Reconfigures):

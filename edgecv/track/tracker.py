@@ -42,6 +42,10 @@ _NEVER = 2.0  # a cost above any admissible IoU cost (1 - IoU <= 1)
 # several seconds it would otherwise cover every neighbour (a margin of a size or more) and match by chance.
 _BUFFER_MAX_S = 1.0
 _NONE = np.zeros(0, np.intp)
+# A track whose Kalman velocity exceeds this many box heights per second is "in motion" and keeps a motion-
+# gated camera's detector running. A walker moves about 0.5-1 height/s; a standing person's box, whose
+# jitter the filter smooths, estimates under 0.05 (SSD MobileNet on a still frame of vtest: 0).
+MOVING_HEIGHTS_PER_S = 0.1
 
 
 class ByteTracker:
@@ -282,6 +286,46 @@ class ByteTracker:
         dead &= t.misses > self.config.lost_frames
         dead |= ~had_id
         dead &= missed
+        if not dead.any():
+            return []
+        events = self.reporter.on_end(t, dead.nonzero()[0])
+        t.keep(~dead)
+        return events
+
+    def needs_detection(self, min_speed: float = MOVING_HEIGHTS_PER_S) -> bool:
+        """Whether the next frame needs the detector whatever the motion measurement says: a tentative track
+        waits for its confirming hits, a lost one to be found again or to end as it would without gating
+        (a still person the detector missed once is found on the next frame, not after ``max_skip_s``),
+        or a track seen on the last detection moves faster than ``min_speed`` box heights per second."""
+        t = self.tracks
+        if not len(t):
+            return False
+        status = t.status
+        if (status != CONFIRMED).any():
+            return True
+        m = t.mean_t  # coordinate-major: each row is one coordinate over all tracks
+        limit = min_speed * np.maximum(m[3], 1.0)
+        return bool((m[4] * m[4] + m[5] * m[5] > limit * limit).any())
+
+    def hold(self, mono: float) -> list[TrackEvent]:
+        """A frame at ``mono`` on which the detector was skipped because nothing moved: what was seen is still
+        there, what was gone is still gone. Tracks seen at the last detection stay as they are, unaged
+        (``last_mono`` moves on: their lost window starts at the next detection that misses them) and the
+        next Kalman step starts here, so the stillness neither moves them nor widens their match margin.
+        Lost tracks (the gate skips while one exists only when it heard of it late) count the frame as a
+        miss and end once their lost window is over, as without gating (their ``end`` events are returned)."""
+        if self._last_mono is not None and mono < self._last_mono:
+            return []  # a source whose clock went backwards: nothing to hold
+        self._last_mono = mono
+        t = self.tracks
+        status = t.status
+        np.copyto(t.last_mono, mono, where=status == CONFIRMED)
+        lost = status == LOST
+        if not lost.any():
+            return []
+        t.misses += lost
+        dead = lost & (mono - t.last_mono > self.config.lost_s + SAME_TIME_S)
+        dead &= t.misses > self.config.lost_frames
         if not dead.any():
             return []
         events = self.reporter.on_end(t, dead.nonzero()[0])

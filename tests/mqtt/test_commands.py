@@ -132,6 +132,7 @@ def demo_config(path: Path, port: int, **mqtt: object) -> Path:
             "discovery_prefix": "homeassistant",
             "labels": ["circle"],
             "image_interval_s": 1,
+            "stats_interval_s": 0.5,
             "reconnect_min_s": 0.1,
             "reconnect_max_s": 0.5,
             **mqtt,
@@ -239,13 +240,15 @@ def test_commands_steer_a_running_edgecv(tmp_path, broker, subscribe, mq, edgecv
     late = subscribe(broker.port, ["edgecv/dev/cam/image"])
     assert wait(lambda: late.on("/cam/image"), 5) and late.on("/cam/image")[0][2]  # retained
 
-    # detect OFF: frames flow on, with no detections.
+    # detect OFF: frames flow on (counted as skipped in stats), the detector runs on none of them.
     publish("detect", "OFF")
     assert wait(lambda: sub.on("/state/detect")[-1][1] == b"OFF", 10)
-    time.sleep(0.3)
+    time.sleep(0.5)
     mark = len(sub.messages)
-    assert wait(lambda: len(detections_after(sub, mark)) > 10, 30)
-    assert all(not m["detections"] for m in detections_after(sub, mark))
+    skipped = lambda: [m["skipped_frames"] for m in sub.json("/cam/stats")]  # noqa: E731
+    first = skipped()[-1]
+    assert wait(lambda: skipped()[-1] >= first + 10, 30)
+    assert not [m for m in detections_after(sub, mark) if m["detections"]]
 
     # SIGHUP: values set by commands return to the config, and the state topics say so.
     run.proc.send_signal(signal.SIGHUP)
