@@ -14,14 +14,19 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from .coalesce import SCENE_MIN_INTERVAL_S
 from .payloads import (
     SCHEMA_VERSION,
     CountMessage,
     DetectionsMessage,
     ErrorMessage,
     EventMessage,
+    LineTotals,
+    SceneEventMessage,
     StatsMessage,
+    ZoneOccupancy,
 )
+from .totals import FILENAME as TOTALS_FILE
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,35 @@ TOPICS = (
         "Track `new` / `update` / `end` (with tracking on). Written to the disk spool when queued (on by "
         "default, `mqtt.spool`) and kept there until the broker acknowledges them, so an exit or crash during "
         "an outage loses none; delivered at least once: drop duplicates by `id`.",
+    ),
+    TopicSpec(
+        "scene_events", "events", "`mqtt.qos_events` (1)", False, SceneEventMessage,
+        "Scene rule events on the same topic as track events, spooled and delivered the same way: "
+        "`zone_enter`, `zone_exit`, `loiter` (with `zone`) and `line_cross` (with `line` and `direction`). "
+        "Tell them from track events by `event`; they carry no box and no score.",
+    ),
+    TopicSpec(
+        "zone", "zones/<zone>", "1", True, ZoneOccupancy,
+        "Per zone of the camera's config (`zones`, or `cameras.<name>.zones`): confirmed tracks inside it "
+        "now, per label, as `{label: n}` (no envelope: the payload is the state). A track counts from its "
+        "`zone_enter` to its `zone_exit`. The zone's labels (its `classes`, else `detect.classes`) are always "
+        "there, 0 included; a zone that names none starts as `{}` and lists each label from its first entry "
+        "on, at 0 once it has left. Published at start, then on change, at most once per "
+        f"{SCENE_MIN_INTERVAL_S:g} s per zone (the newest value; the first change after a quiet interval at "
+        "once). At a clean exit every label of every zone goes to 0 before `offline`. The topic of a zone "
+        "removed from the config is cleared (empty retained message) at the next connect.",
+    ),
+    TopicSpec(
+        "line", "lines/<line>", "1", True, LineTotals,
+        "Per counting line of the camera's config: crossings per direction and label since the last reset, "
+        "`{\"in\": {label: n}, \"out\": {label: n}}` (no envelope), from `line_cross` events. Published at "
+        f"start and on change, at most once per {SCENE_MIN_INTERVAL_S:g} s per line with exact totals (a burst "
+        "of crossings is one message with all of them). The totals are kept on disk in "
+        f"`<mqtt.spool_dir>/<device>/<camera>/{TOTALS_FILE}` (written atomically at most once per "
+        f"{SCENE_MIN_INTERVAL_S:g} s, and at a clean exit), so they survive restarts until reset (runtime "
+        "control's `reset_counts`); a crash loses at most the last second. A corrupt file is moved aside to "
+        f"`{TOTALS_FILE}.corrupt` with a warning and counting starts from zero. A line removed from the "
+        "config loses its totals and its topic is cleared.",
     ),
     TopicSpec(
         "counts", "counts/<label>", "1", True, CountMessage,
@@ -124,12 +158,20 @@ def _fields(model: type[BaseModel]) -> list[str]:
     rows = ["| field | type | description |", "|---|---|---|"]
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
+    if "properties" not in schema:  # a map (a RootModel of a dict): its keys are data, not fields
+        value = schema.get("additionalProperties", {}).get("type", "?")
+        key = model.model_fields["root"].description or ""
+        return [*rows, f"| `<key>` | {value} | {key.replace('|', chr(92) + '|')} |"]
     for name, prop in schema["properties"].items():
         kind = prop.get("type") or " or ".join(
             p.get("type", p.get("$ref", "?").split("/")[-1]) for p in prop.get("anyOf", [])
         )
         if not kind and "$ref" in prop:
             kind = prop["$ref"].split("/")[-1]
+        values = prop.get("additionalProperties")
+        if kind == "object" and isinstance(values, dict):
+            inner = values.get("type") or values.get("$ref", "").split("/")[-1]
+            kind = f"object of {inner}" if inner else kind
         if kind == "array" and "items" in prop:
             item = prop["items"]
             kind = f"array of {item.get('type') or item.get('$ref', '?').split('/')[-1]}"
@@ -157,7 +199,7 @@ def markdown() -> str:
         "across devices and restarts. QoS 1 is at-least-once (a reconnect or a restart re-sends what was "
         "not acknowledged): drop a message whose `id` you have seen. JSON Schemas: `docs/schemas/`.",
         "",
-        "All retained state (availability, counts, snapshots, discovery) is re-published after every "
+        "All retained state (availability, counts, zones, lines, snapshots, discovery) is re-published after every "
         "(re)connect. While the broker is unreachable, events wait in the spool on disk (bounded by "
         "`mqtt.spool_max_mb`) and other messages in a queue bounded by `mqtt.queue.max_messages` and "
         "`mqtt.queue.max_bytes`; when full, the oldest detections are dropped first, stats next, events "
@@ -188,6 +230,20 @@ def markdown() -> str:
         "QoS 1. Entities of labels removed from `mqtt.labels` are deleted (empty retained config) at the next "
         "connect, and so are the retained `counts/<label>` of labels neither configured nor seen by the run.",
         "",
+        "Scene rules add, per camera, sensors reading the retained `zones/<zone>` and `lines/<line>` JSON "
+        "(`mqtt.discovery_prefix` still needs `mqtt.labels`):",
+        "",
+        "- an occupancy sensor per zone and label, "
+        "`<prefix>/sensor/edgecv_<device>_<camera>/zone_<zone>_<label>_occupancy/config` (`state_class: "
+        "measurement`), for each label of the zone's `classes`, else of `detect.classes`; a zone for which "
+        "neither names labels gets one sensor summing all labels, `zone_<zone>_occupancy`;",
+        "- two counters per line, `line_<line>_in_total` and `line_<line>_out_total` (`state_class: "
+        "total_increasing`, the sum over labels of the direction). A reset drops them to 0, which Home "
+        "Assistant takes as a new cycle of the meter.",
+        "",
+        "Unique ids are `edgecv_<device>_<camera>_<object id>`, stable across restarts; names are reduced to "
+        "`[A-Za-z0-9_-]` in ids. Entities of zones and lines removed from the config are deleted at the next "
+        "connect, like those of removed labels.",
         "With `mqtt.commands: true` each camera also gets a switch "
         "`<prefix>/switch/edgecv_<device>_<camera>/detect/config` (detect on/off), a number "
         "`<prefix>/number/edgecv_<device>_<camera>/conf/config` (conf, 0.01 to 1 in steps of 0.01) and a "
@@ -202,9 +258,9 @@ def markdown() -> str:
         "`mqtt.commands` is off by default: whoever may publish to `<prefix>/<device>/<camera>/set/<key>` "
         "steers the detector. Commands apply to that camera from its next frame (the detection parameters "
         "are replaced whole, never edited under the running pipeline) and are echoed on `state/<key>`; an "
-        "invalid one changes nothing and is answered on `<prefix>/<device>/error`. `reset_counts` resets the "
-        "counts a run keeps (an error when it keeps none); `snapshot` publishes the `image` topic from the "
-        "next frame.",
+        "invalid one changes nothing and is answered on `<prefix>/<device>/error`. `reset_counts` zeroes the "
+        "camera's line totals (its `lines/<line>` topics and its totals file); `snapshot` publishes the "
+        "`image` topic from the next frame.",
         "",
         "- Values set by commands last until the process restarts or reloads its config (SIGHUP, `systemctl "
         "reload`): both return every camera to the config, and the `state/` topics say so.",
@@ -245,7 +301,8 @@ def markdown() -> str:
         "are counted (`dropped`, `spool_errors`).",
         "- A subscriber that needs every event uses a persistent session (MQTT 3.1.1 `clean_session=false`, "
         "MQTT 5 session expiry) at QoS 1.",
-        "- At a clean exit edgecv publishes zero counts, then `offline`, and waits up to "
+        "- At a clean exit edgecv publishes the latest line totals (and writes them to disk), zero zone "
+        "occupancy and zero counts, then `offline`, and waits up to "
         "`mqtt.flush_timeout_s` (within `service.stop_deadline_s`) for acknowledgements; what is not "
         "acknowledged stays in the spool. The run summary's `mqtt` block says how many events are `spooled` "
         "(sent by the next start) and `undelivered` (lost), and whether the broker was `connected` "
@@ -260,6 +317,14 @@ def markdown() -> str:
         "the service unit does not restart on it).",
         "",
         "## Changes for subscribers",
+        "",
+        "Since scene rules (zones and lines):",
+        "",
+        "- The `events` topic also carries scene events (`event`: `zone_enter`, `zone_exit`, `loiter`, "
+        "`line_cross`; schema `scene_events.schema.json`). A subscriber that handles only track events "
+        "ignores those whose `event` is not `new`, `update` or `end`.",
+        "- New retained topics `zones/<zone>` and `lines/<line>`, whose payloads are the state itself, without "
+        "the `v`/`id` envelope. Nothing else changed.",
         "",
         "Since several cameras share one process (the `cameras` map):",
         "",

@@ -11,11 +11,13 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from ..contracts import DetectionJson, EventJson, StageJson
+from ..scene.events import SceneEventJson
 
 if TYPE_CHECKING:
     from .reachability import Reachability
@@ -60,6 +62,36 @@ class DetectionsMessage(Envelope):
 
 class EventMessage(Envelope, EventJson):
     """``events``: a track appeared (``new``), changed (``update``) or ended (``end``)."""
+
+
+class SceneEventMessage(Envelope, SceneEventJson):
+    """``events``: a scene rule fired for a track: it entered or left a zone, stayed in one, crossed a line."""
+
+    seq: int = Field(ge=0, description="Number of the frame that produced the event, in the camera's stream.")
+
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class ZoneOccupancy(RootModel[dict[str, Count]]):
+    """``zones/<zone>``: tracks inside the zone now, per label. Retained state, so no envelope: the payload
+    is the state itself, ``{label: n}``. The zone's labels (its ``classes``, else ``detect.classes``) are
+    always present, 0 included; other labels appear when first seen and stay, at 0 once they leave."""
+
+    root: dict[str, Count] = Field(description="label -> confirmed tracks of that label inside the zone now.")
+
+
+class LineTotals(BaseModel):
+    """``lines/<line>``: crossings since the totals were last reset, per direction and label. Retained
+    state, so no envelope."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    in_: dict[str, Count] = Field(
+        alias="in",
+        description="label -> crossings to the line's 'in' side (for a line drawn top to bottom: the left).",
+    )
+    out: dict[str, Count] = Field(description="label -> crossings the other way.")
 
 
 class CountMessage(Envelope):
@@ -186,6 +218,23 @@ def event_message(
 ) -> dict[str, Any]:
     """:class:`EventMessage`, from the fields :func:`edgecv.contracts.event_json` gives."""
     return envelope(ids, device, camera, type="event", seq=seq, ts=round(ts, 6), **event)
+
+
+def scene_event_message(ids: MessageIds, device: str, seq: int, event: Mapping[str, Any]) -> dict[str, Any]:
+    """:class:`SceneEventMessage`, from the fields :func:`edgecv.scene.events.scene_event_json` gives (its
+    ``camera`` goes in the envelope)."""
+    fields = {k: v for k, v in event.items() if k not in ("type", "camera", "ts")}
+    return envelope(ids, device, event["camera"], type="event", seq=seq, ts=round(event["ts"], 6), **fields)
+
+
+def zone_occupancy(counts: Mapping[str, int]) -> dict[str, int]:
+    """:class:`ZoneOccupancy`."""
+    return dict(counts)
+
+
+def line_totals(inward: Mapping[str, int], outward: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """:class:`LineTotals`, as it goes on the wire."""
+    return {"in": dict(inward), "out": dict(outward)}
 
 
 def count_message(

@@ -1,6 +1,6 @@
-"""``MqttSink``: every camera's frames and track events → its topics, over the process's one connection.
-Runs on the pipeline's post thread and never blocks on the network: :class:`~edgecv.mqtt.publisher.Publisher`
-queues while the broker is away."""
+"""``MqttSink``: every camera's frames, track events and scene events → its topics, over the process's one
+connection. Runs on the pipeline's post thread and never blocks on the network:
+:class:`~edgecv.mqtt.publisher.Publisher` queues while the broker is away."""
 
 from __future__ import annotations
 
@@ -15,15 +15,20 @@ from ..detections import Detections
 from ..frame import Frame
 from ..labels import Labels
 from ..output.base import SinkBase
+from ..scene.events import SceneEvent
 from ..track.events import TrackEvent
 from .channel import Channel, Timings, dumps
+from .coalesce import SCENE_MIN_INTERVAL_S, Coalescer
 from .commands import CameraControl, Commands, InvalidCommand, Rejected
 from .discovery import Discovery
 from .image import AnnotatedJpeg, ImageEncoder, ImageSchedule, Render
 from .outbox import Message, MessageKind
 from .payloads import MessageIds, error_message
 from .publisher import Publisher
+from .rules import SceneRules
+from .scene import SceneChannel
 from .topics import Topics
+from .totals import TotalsFile
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -64,6 +69,9 @@ class MqttSink(SinkBase):
     ``controls`` (by camera name) are what ``set/`` commands steer, with ``mqtt.commands`` (see
     :mod:`edgecv.mqtt.commands`); ``render`` draws a frame's detections into the JPEG of the ``image``
     topic (see :mod:`edgecv.mqtt.image`); without it there is no image topic.
+
+    ``scenes`` are the cameras' zones and lines by camera name (:func:`edgecv.mqtt.rules.scene_rules`): their
+    retained topics and Home Assistant sensors exist from the start.
     """
 
     def __init__(
@@ -77,13 +85,19 @@ class MqttSink(SinkBase):
         decimals: int = 1,
         controls: Mapping[str, CameraControl] | None = None,
         render: Render | None = None,
-        reset_counts: Callable[[str], None] | None = None,
+        scenes: Mapping[str, SceneRules] | None = None,
     ) -> None:
         self.config = config
         self.labels = labels
         self.ids = MessageIds()
         names = [camera.name for camera in cameras] or [config.camera]
         topics = [Topics(config.prefix, config.device, name) for name in names]
+        scenes = dict(scenes or {})
+        unknown = sorted(set(scenes) - set(names))
+        if unknown:
+            raise ValueError(
+                f"scene rules for camera(s) {', '.join(unknown)}, which this sink does not publish"
+            )
         self.commands = (
             Commands(
                 topics,
@@ -95,7 +109,6 @@ class MqttSink(SinkBase):
             if config.commands and controls
             else None
         )
-        self._reset_counts_hook = reset_counts
         self.discovery = (
             Discovery(
                 config.discovery_prefix,
@@ -103,6 +116,7 @@ class MqttSink(SinkBase):
                 config.labels,
                 commands=self.commands is not None,
                 image=render is not None,
+                scenes=scenes,
             )
             if config.discovery_prefix
             else None
@@ -132,6 +146,20 @@ class MqttSink(SinkBase):
         self._latest: dict[str, Detections] = {}  # each camera's detections of its latest frame (post thread)
         self._render = render
         self.images = ImageEncoder(render, self._publish_image) if render is not None else None
+        self.coalescer = Coalescer(SCENE_MIN_INTERVAL_S, name="edgecv-mqtt-scene")
+        self.scenes: dict[str, SceneChannel] = {
+            t.camera: SceneChannel(
+                config,
+                t,
+                scenes.get(t.camera, SceneRules()),
+                labels,
+                self.ids,
+                self.publisher,
+                self.coalescer,
+                TotalsFile(config.camera_spool_dir(t.camera)),
+            )
+            for t in topics
+        }
         if self.discovery is not None:
             for topic, payload in self.discovery.configs.items():
                 self.publisher.set_retained(topic, payload)
@@ -147,16 +175,18 @@ class MqttSink(SinkBase):
         """The first camera's topics (the only camera's, in a one-camera run)."""
         return next(iter(self.channels.values())).topics
 
-    def _channel(self, frame: Frame) -> Channel:
+    def _camera(self, frame: Frame) -> str:
         if len(self.channels) == 1:
-            return next(iter(self.channels.values()))
-        try:
-            return self.channels[frame.source_id]
-        except KeyError:
+            return next(iter(self.channels))
+        if frame.source_id not in self.channels:
             raise ValueError(
                 f"a frame of camera {frame.source_id!r}, which this sink does not publish "
                 f"({', '.join(self.channels)})"
-            ) from None
+            )
+        return frame.source_id
+
+    def _channel(self, frame: Frame) -> Channel:
+        return self.channels[self._camera(frame)]
 
     # -- frames and events ------------------------------------------------------------------------------
 
@@ -181,6 +211,20 @@ class MqttSink(SinkBase):
             if latest is not None and self._schedules[camera].due(latest, events, time.monotonic()):
                 self.images.submit(camera, frame.image, latest)
 
+    def write_scene_events(self, frame: Frame, events: Sequence[SceneEvent]) -> None:
+        """Scene events on the camera's events topic; zone occupancy and line totals on their retained
+        topics (:mod:`edgecv.mqtt.scene`)."""
+        if events:
+            self.scenes[self._camera(frame)].write_scene_events(frame, events)
+
+    def reset_counts(self, camera: str) -> None:
+        """Zero ``camera``'s line totals, in its totals file and on its retained ``lines/<line>`` topics.
+        Thread-safe (the runtime control's ``set/reset_counts`` calls it from the network thread)."""
+        scene = self.scenes.get(camera)
+        if scene is None:
+            raise ValueError(f"no camera {camera!r} in this run (cameras: {', '.join(self.scenes)})")
+        scene.reset_counts()
+
     def publish_stats(self) -> None:
         for channel in self.channels.values():
             channel.publish_stats()
@@ -200,9 +244,11 @@ class MqttSink(SinkBase):
         self._schedules[camera].request()
 
     def _reset_counts(self, camera: str) -> None:
-        if self._reset_counts_hook is None:
-            raise InvalidCommand("this run keeps no counts to reset (no lines configured)")
-        self._reset_counts_hook(camera)
+        """``set/reset_counts``: the camera's line totals back to zero (:meth:`reset_counts`)."""
+        try:
+            self.reset_counts(camera)
+        except ValueError as exc:
+            raise InvalidCommand(str(exc)) from None
 
     def _publish_state(self, topic: str, value: str) -> None:
         self.publisher.set_retained(topic, value.encode())
@@ -259,6 +305,8 @@ class MqttSink(SinkBase):
         # retained, so ignored).
         for channel in self.channels.values():
             self.publisher.link.subscribe(channel.topics.counts_filter)
+            for topic in channel.topics.scene_filters:
+                self.publisher.link.subscribe(topic)
 
     def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         if self.commands is not None and self.commands.owns(topic):
@@ -272,6 +320,8 @@ class MqttSink(SinkBase):
             log.info("mqtt: removing Home Assistant entity %s (label no longer configured)", topic)
         elif any(c.stale_count(topic, payload, retained) for c in self.channels.values()):
             log.info("mqtt: clearing the retained count %s (label no longer configured)", topic)
+        elif any(s.stale(topic, payload, retained) for s in self.scenes.values()):
+            log.info("mqtt: clearing the retained %s (zone or line no longer configured)", topic)
         else:
             return
         # Not kept as retained state: an empty retained message is a one-off deletion.
@@ -289,7 +339,8 @@ class MqttSink(SinkBase):
         self.close_by(None)
 
     def close_by(self, deadline: float | None) -> None:
-        """Zero every camera's counts and mark it ``offline``, publish the process's ``offline``, wait for
+        """Publish the latest zone and line topics, keep the line totals on disk and empty every zone, zero
+        every camera's counts and mark it ``offline``, publish the process's ``offline``, wait for
         acknowledgements up to ``mqtt.flush_timeout_s`` but no later than ``FINISH_RESERVE_S`` before
         ``deadline`` (monotonic: the run's stop deadline), then leave the spools consistent on disk for the
         next start."""
@@ -298,6 +349,9 @@ class MqttSink(SinkBase):
             flush_until = min(flush_until, deadline - FINISH_RESERVE_S)
         if self.images is not None:
             self.images.close()
+        self.coalescer.close()
+        for scene in self.scenes.values():
+            scene.close()
         for channel in self.channels.values():
             # Nothing is in view once we are gone: a retained count must not stay at its last value.
             channel.publish_counts(Counter(), time.time())

@@ -21,6 +21,8 @@ IMAGE = "image"
 SET = "set"
 STATE = "state"
 ERROR = "error"
+ZONES = "zones"
+LINES = "lines"
 ALL = "all"
 
 _UNSAFE = re.compile(r"[/+#\x00]")
@@ -104,3 +106,20 @@ class Topics:
         """``<prefix>/<device>/error``: invalid commands and reloads, for every camera of the device. A
         camera may not be named ``error`` (:data:`edgecv.config.cameras.RESERVED_NAMES`)."""
         return f"{self.prefix}/{self.device}/{ERROR}"
+
+    def zone(self, name: str) -> str:
+        """``zones/<zone>``: the zone's occupancy (retained)."""
+        return f"{self.base}/{ZONES}/{level(name)}"
+
+    def line(self, name: str) -> str:
+        """``lines/<line>``: the line's totals (retained)."""
+        return f"{self.base}/{LINES}/{level(name)}"
+
+    @property
+    def scene_filters(self) -> tuple[str, str]:
+        """Subscriptions to every zone and line topic of this camera."""
+        return f"{self.base}/{ZONES}/+", f"{self.base}/{LINES}/+"
+
+    def is_scene(self, topic: str) -> bool:
+        """A zone or line topic of this camera."""
+        return topic.startswith((f"{self.base}/{ZONES}/", f"{self.base}/{LINES}/"))

@@ -69,6 +69,16 @@ class WritesSceneEvents(Protocol):
     def write_scene_events(self, frame: Frame, events: Sequence[SceneEvent]) -> None: ...
 
 
+@runtime_checkable
+class ResetsCounts(Protocol):
+    """A sink that keeps running totals of a camera's counting lines (MQTT: ``lines/<line>``, kept on disk
+    across restarts). ``reset_counts`` zeroes that camera's totals wherever the sink keeps them; it raises
+    ``ValueError`` for a camera the sink does not publish. Thread-safe: runtime control calls it from its own
+    thread."""
+
+    def reset_counts(self, camera: str) -> None: ...
+
+
 class SinkBase:
     """Defaults for sinks that care only about frames."""
 

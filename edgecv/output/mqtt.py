@@ -17,6 +17,7 @@ def build(context: SinkContext) -> MqttSink | None:
         return None
     from ..mqtt.commands import control_of
     from ..mqtt.image import AnnotatedJpeg
+    from ..mqtt.rules import scene_rules
     from ..mqtt.sink import MqttSink
 
     sections = settings.camera_sections()
@@ -35,6 +36,7 @@ def build(context: SinkContext) -> MqttSink | None:
             snapshot.width,
             snapshot.quality,
         ),
+        scenes={name: scene_rules(camera, context.labels) for name, camera in sections.items()},
     )
 
 

@@ -19,6 +19,7 @@ from edgecv.mqtt import docs, payloads
 from edgecv.mqtt.outbox import Message, MessageKind, Outbox
 from edgecv.mqtt.spool import MB, Spool
 from edgecv.mqtt.topics import Topics
+from edgecv.scene.events import SceneEvent, scene_event_json
 
 
 @pytest.mark.parametrize(
@@ -147,6 +148,9 @@ def test_every_message_starts_with_the_envelope() -> None:
         payloads.event_message(ids, "d", "c", 3, 1.5, {"event": "end"}),
         payloads.count_message(ids, "d", "c", "person", 2, 1.5),
         payloads.stats_message(ids, "d", "c", 1.23456, uptime_s=1.0),
+        payloads.scene_event_message(
+            ids, "d", 3, {"type": "event", "event": "loiter", "camera": "c", "ts": 1.5}
+        ),
     ]
     envelope_keys = list(payloads.Envelope.model_fields)
     for body in built:
@@ -169,6 +173,16 @@ def test_built_payloads_match_the_models(mq) -> None:
     event = payloads.event_message(ids, "d", "c", 3, 1.5, event_json(mq.track_event("new", 7), labels))
     payloads.EventMessage.model_validate(event)
     payloads.CountMessage.model_validate(payloads.count_message(ids, "d", "c", "person", 2, 1.5))
+    crossing = SceneEvent("line_cross", 4, 0, "door", 1.5, "out")
+    scene = payloads.scene_event_message(ids, "d", 3, scene_event_json(crossing, "c", labels))
+    payloads.SceneEventMessage.model_validate(scene)
+    assert list(scene) == [
+        "v", "id", "device", "camera", "type", "seq", "ts", "event", "track_id", "label", "line", "direction"
+    ]  # fmt: skip
+    payloads.ZoneOccupancy.model_validate(payloads.zone_occupancy({"person": 2, "car": 0}))
+    payloads.LineTotals.model_validate(payloads.line_totals({"person": 1}, {}))
+    with pytest.raises(ValueError):
+        payloads.LineTotals.model_validate({"in": {"person": -1}, "out": {}})
     assert len({ids.next() for _ in range(1000)}) == 1000
 
 
@@ -178,6 +192,16 @@ def test_topics_layout() -> None:
     assert t.count("traffic light") == "edgecv/pi4/door/counts/traffic light"
     assert t.count("a/b+") == "edgecv/pi4/door/counts/a_b_"
     assert t.count("all") == "edgecv/pi4/door/counts/_all" != t.count_all
+    assert t.zone("back yard") == "edgecv/pi4/door/zones/back yard"
+    assert t.line("gate") == "edgecv/pi4/door/lines/gate"
+    assert t.is_scene(t.zone("a")) and t.is_scene(t.line("b")) and not t.is_scene(t.count("a"))
+
+
+def test_the_mqtt_sink_takes_scene_events() -> None:
+    from edgecv.mqtt.sink import MqttSink
+    from edgecv.output.base import ResetsCounts, WritesSceneEvents
+
+    assert issubclass(MqttSink, WritesSceneEvents) and issubclass(MqttSink, ResetsCounts)
 
 
 def test_wire_spec_is_current(repo_root: Path) -> None:
