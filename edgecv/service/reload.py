@@ -14,6 +14,9 @@ What changes live, between two frames, without reopening sources or the model (:
 * the MQTT rates (``detections_max_rate``, ``detections_include_empty``, ``stats_interval_s``,
   ``image_interval_s``, ``snapshot``, QoS) and any other setting a sink takes through ``reconfigure``
   (:class:`Reconfigures`: the web sink's stream settings);
+* ``zones``, ``lines``, ``masks`` and ``detect.filters`` of each camera, through the camera's
+  ``configure_scene`` (:class:`ConfiguresScene`), keeping the counts of rules that keep their name (with
+  MQTT, new or changed zones and lines also rebuild the sink: their topics and sensors are made at connect);
 * values set by MQTT commands return to the (reloaded) config, and their state topics say so.
 
 What is reopened in-process (:class:`ReloadPlan` ``reopen``): a changed ``model`` (loaded again, on the
@@ -36,6 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..capture.base import FrameSource
 from ..config import Settings
 from ..config.mqtt import MqttConfig
+from ..config.scene import SceneConfig
 from ..detect.detector import Detector, DetectParams
 from ..errors import EdgecvError
 from ..mqtt.commands import Baseline, CameraControl
@@ -74,6 +78,14 @@ class PublishesErrors(Protocol):
     """A sink with an error channel (MQTT's ``<prefix>/<device>/error``)."""
 
     def publish_error(self, camera: str | None, key: str, payload: str, reason: str) -> None: ...
+
+
+@runtime_checkable
+class ConfiguresScene(Protocol):
+    """A camera that takes new scene rules live (zones, lines, masks, filters), keeping the counts of rules
+    that keep their name; ``ValueError`` (and nothing changes) for rules it cannot take."""
+
+    def configure_scene(self, config: SceneConfig) -> None: ...
 
 
 @runtime_checkable
@@ -143,8 +155,16 @@ def prepare(old: Settings, new: Settings, detector: Detector) -> ReloadPlan:
             retrack = True
         if before is not None and before.motion != section.motion:
             regate = True
+    # The MQTT sink publishes each zone and line on its own retained topic with its own Home Assistant
+    # sensors, created at connect: new or renamed rules need a new sink.
+    rules_moved = new.mqtt.host is not None and any(
+        (s.zones, s.lines) != (old_sections[n].zones, old_sections[n].lines)
+        for n, s in new_sections.items()
+        if n in old_sections
+    )
     rebuild = (
-        list(old_sections) != list(new_sections)
+        rules_moved
+        or list(old_sections) != list(new_sections)
         or old.output != new.output
         or _mqtt_rebuild(old.mqtt, new.mqtt)
         or (new_detector is not None and new_detector.labels.names != detector.labels.names)
@@ -199,6 +219,8 @@ class Reloader:
             section = sections.get(camera.name)
             if section is None:
                 continue
+            if isinstance(camera, ConfiguresScene):
+                camera.configure_scene(section.scene())  # zones, lines, masks: from the next frame
             control = controls.get(camera.name)
             baseline = Baseline(plan.params[camera.name], motion=section.motion.enabled)
             if control is not None:
@@ -307,7 +329,15 @@ class ReloadWorker:
             self.notifier.ready("reload refused: the previous config keeps running")
             return
         if not plan.reopen:
-            Reloader.apply_live(plan, run.cameras, run.controls, run.sinks, run.detector)
+            try:
+                Reloader.apply_live(plan, run.cameras, run.controls, run.sinks, run.detector)
+            except ValueError as exc:  # scene rules a camera refused (it changed nothing itself)
+                self.refused += 1
+                reason = " ".join(str(exc).split())
+                log.error("reload partly refused, the previous scene rules keep running: %s", reason)
+                self.reloader.publish_error(reason)
+                self.notifier.ready("reload refused: the previous scene rules keep running")
+                return
             run.settings = plan.settings
             self.reloads += 1
             log.info("reloaded (live): %s", _what(plan))
