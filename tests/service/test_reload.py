@@ -249,3 +249,49 @@ def test_plan_refuses_unknown_classes_before_anything_changes(settings_pair) -> 
         prepare(old, settings_pair(detect={"classes": ["unicorn"]}), detector)
     with pytest.raises(ConfigError, match="unicorn"):
         prepare(old, settings_pair(tracker={"class_gates": {"unicorn": {}}}), detector)
+
+
+def test_live_reload_reaches_cameras_trackers_and_sinks(settings_pair) -> None:
+    """apply_live: detection parameters and command values back to the config, the tracker's settings handed
+    over (tracks kept), scene rules to a camera that takes them, settings to a sink that reconfigures."""
+    import numpy as np
+
+    from edgecv.detections import Detections
+    from edgecv.mqtt.commands import control_of
+    from edgecv.pipeline.camera import Camera
+    from edgecv.service.reload import Reloader
+    from edgecv.track.tracker import ByteTracker
+
+    old = settings_pair()
+    detector = build_detector(old)
+    name = old.mqtt.camera
+    scenes: list[object] = []
+    reconfigured: list[object] = []
+
+    class SceneCamera(Camera):
+        def configure_scene(self, config: object) -> None:
+            scenes.append(config)
+
+    class Sink:
+        def reconfigure(self, settings: object) -> None:
+            reconfigured.append(settings)
+
+    tracker = ByteTracker()
+    camera = SceneCamera(name, source=None, params=None, tracker=tracker)  # type: ignore[arg-type]
+    control = control_of(camera, detector.labels)
+    control.apply("conf", "0.9")
+    control.apply("detect", "OFF")
+    box = Detections(
+        np.array([[10, 10, 50, 80]], np.float32), np.array([0.9], np.float32), np.zeros(1, np.int32)
+    )
+    for i in range(5):
+        tracked, _ = tracker.update(box, i * 0.1)
+    ids = tracked.track_ids.tolist()
+    new = settings_pair(detect={"conf": 0.55}, tracker={"low_score": 0.2})
+    plan = prepare(old, new, detector)
+    Reloader.apply_live(plan, [camera], {name: control}, [Sink()], detector)
+    assert camera.params is not None and camera.params.conf == 0.55 and camera.detect_enabled
+    assert control.state()["conf"] == "0.55"
+    assert scenes and reconfigured == [new]
+    tracked, _ = tracker.update(box, 0.5)
+    assert tracker.config.low_score == 0.2 and tracked.track_ids.tolist() == ids  # same track, same id
