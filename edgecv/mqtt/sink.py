@@ -145,6 +145,7 @@ class MqttSink(SinkBase):
         self._schedules = {name: ImageSchedule(config.image_interval_s) for name in self.channels}
         self._latest: dict[str, Detections] = {}  # each camera's detections of its latest frame (post thread)
         self._render = render
+        self._cleared: set[str] = set()  # set/ topics whose retained message we cleared (network thread)
         self.images = ImageEncoder(render, self._publish_image) if render is not None else None
         self.coalescer = Coalescer(SCENE_MIN_INTERVAL_S, name="edgecv-mqtt-scene")
         self.scenes: dict[str, SceneChannel] = {
@@ -312,7 +313,12 @@ class MqttSink(SinkBase):
         if self.commands is not None and self.commands.owns(topic):
             if retained and payload:
                 log.info("mqtt: clearing the retained command %s (commands are never retained)", topic)
+                self._cleared.add(topic)
                 self.publisher.link.publish(topic, b"", 1, True)
+            elif not payload and topic in self._cleared:
+                # The broker passes our own clearing on to us, as an empty message: not a command.
+                self._cleared.discard(topic)
+                return
             if payload or not retained:
                 self.commands.handle(topic, payload, retained)
             return

@@ -208,6 +208,8 @@ def test_commands_steer_a_running_edgecv(tmp_path, broker, subscribe, mq, edgecv
     stale_error = ErrorMessage.model_validate(sub.json("dev/error")[0])
     assert stale_error.camera == "cam" and stale_error.payload == "0.95" and "retained" in stale_error.reason
     assert wait(lambda: any(t == "edgecv/dev/cam/set/conf" and p == b"" for t, p, _ in sub.messages), 10)
+    time.sleep(0.3)
+    assert len(sub.json("dev/error")) == 1  # the clearing that came back is not taken for a command
     assert wait(lambda: len(sub.on("/detections")) > 20, 60)
     low = [d["score"] for m in sub.json("/detections") for d in m["detections"]]
     assert min(low) < 0.8
