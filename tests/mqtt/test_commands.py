@@ -127,6 +127,8 @@ def load_ha_schema() -> ModuleType:
 
 
 def demo_config(path: Path, port: int, **mqtt: object) -> Path:
+    """The demo clip looping at 15 fps into MQTT (device dev, camera cam), commands on, discovery on, one
+    counting line."""
     model = bundled.demo_model()
     if not model.exists():
         pytest.skip("the bundled demo model is not built (make demo-model)")
@@ -134,6 +136,7 @@ def demo_config(path: Path, port: int, **mqtt: object) -> Path:
         "source": {"uri": str(bundled.demo_clip()), "loop": True, "max_fps": 15},
         "model": {"path": str(model), "labels": str(bundled.demo_labels())},
         "detect": {"conf": 0.3},
+        "lines": {"middle": {"points": [[0.5, 0], [0.5, 1]], "units": "relative", "classes": ["circle"]}},
         "output": {"sinks": ["mqtt"]},
         "mqtt": {
             "host": "127.0.0.1",
@@ -198,7 +201,13 @@ def test_commands_steer_a_running_edgecv(tmp_path, broker, subscribe, mq, edgecv
     stale = subscribe(broker.port, [])
     stale.client.publish("edgecv/dev/cam/set/conf", b"0.95", qos=1, retain=True)
     sub = subscribe(broker.port, ["edgecv/#", "homeassistant/#"])
-    config = demo_config(tmp_path / "edgecv.yaml", broker.port)
+    spool = tmp_path / "spool"
+    config = demo_config(tmp_path / "edgecv.yaml", broker.port, spool_dir=str(spool))
+    # Line totals an earlier run left: set/reset_counts zeroes them.
+    (spool / "dev" / "cam").mkdir(parents=True)
+    (spool / "dev" / "cam" / "line_totals.json").write_text(
+        json.dumps({"v": 1, "lines": {"middle": {"in": {"circle": 3}, "out": {"circle": 1}}}})
+    )
     run = edgecv_run(config)
     wait = mq.wait_until
     assert wait(lambda: sub.on("/state/conf"), 60), "no state published at start"
@@ -240,6 +249,25 @@ def test_commands_steer_a_running_edgecv(tmp_path, broker, subscribe, mq, edgecv
     assert "unknown key" in errors[4].reason and "unknown camera 'garage'" in errors[5].reason
     assert sub.on("/state/conf")[-1][1] == b"0.8" and sub.on("/state/detect")[-1][1] == b"ON"
 
+    # classes: only circles from now on; motion gating switched on.
+    publish("classes", '["circle"]')
+    assert wait(lambda: sub.on("/state/classes")[-1][1] == b'["circle"]', 10)
+    time.sleep(0.3)
+    mark = len(sub.messages)
+    assert wait(lambda: sum(len(m["detections"]) for m in detections_after(sub, mark)) > 10, 30)
+    assert {d["label"] for m in detections_after(sub, mark) for d in m["detections"]} == {"circle"}
+    publish("classes", "")
+    assert wait(lambda: sub.on("/state/classes")[-1][1] == b"[]", 10)
+    assert sub.on("/state/motion")[-1][1] == b"OFF"  # motion.enabled is false in the config
+    publish("motion", "ON")
+    assert wait(lambda: sub.on("/state/motion")[-1][1] == b"ON", 10)
+
+    # reset_counts: the line's totals back to zero on its retained topic.
+    totals = lambda: [json.loads(p) for t, p, _ in sub.messages if t == "edgecv/dev/cam/lines/middle" and p]  # noqa: E731
+    assert wait(lambda: totals() and totals()[-1]["in"] == {"circle": 3}, 10)
+    publish("reset_counts", "PRESS")
+    assert wait(lambda: totals()[-1] == {"in": {"circle": 0}, "out": {"circle": 0}}, 10)
+
     # snapshot: the annotated frame on the retained image topic, at the source's size (under snapshot.width).
     images_before = len(sub.on("/cam/image"))
     publish("snapshot", "PRESS")
@@ -267,7 +295,7 @@ def test_commands_steer_a_running_edgecv(tmp_path, broker, subscribe, mq, edgecv
     # SIGHUP: values set by commands return to the config, and the state topics say so.
     run.proc.send_signal(signal.SIGHUP)
     assert wait(lambda: sub.on("/state/detect")[-1][1] == b"ON", 30)
-    assert sub.on("/state/conf")[-1][1] == b"0.3"
+    assert sub.on("/state/conf")[-1][1] == b"0.3" and sub.on("/state/motion")[-1][1] == b"OFF"  # config's
     # An invalid config on reload: refused, published on the error topic, the run goes on.
     config.write_text("mqtt: [")
     run.proc.send_signal(signal.SIGHUP)
@@ -316,5 +344,7 @@ def test_commands_steer_a_running_edgecv(tmp_path, broker, subscribe, mq, edgecv
         ("homeassistant/image/n/image/config", {"image_topic": "a/image", "url_topic": "a/url"}, "exactly one"),
     ],
 )  # fmt: skip
-def test_home_assistant_rules_reject_what_home_assistant_rejects(topic: str, config: dict, problem: str) -> None:
+def test_home_assistant_rules_reject_what_home_assistant_rejects(
+    topic: str, config: dict, problem: str
+) -> None:
     assert any(problem in p for p in load_ha_schema().problems(topic, config))
