@@ -295,3 +295,15 @@ def test_live_reload_reaches_cameras_trackers_and_sinks(settings_pair) -> None:
     assert scenes and reconfigured == [new]
     tracked, _ = tracker.update(box, 0.5)
     assert tracker.config.low_score == 0.2 and tracked.track_ids.tolist() == ids  # same track, same id
+
+
+def test_check_finds_what_a_reload_would_refuse(tmp_path, demo) -> None:
+    """'edgecv check' before 'systemctl reload': a class a camera's tracker gates on that the model lacks."""
+    config = write_config(tmp_path / "edgecv.yaml", demo, tracker={"class_gates": {"unicorn": {}}})
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("EDGECV_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "edgecv", "check", "--config", str(config)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "tracker.class_gates: unknown class 'unicorn'" in result.stdout
