@@ -307,3 +307,25 @@ def test_check_finds_what_a_reload_would_refuse(tmp_path, demo) -> None:
     )  # fmt: skip
     assert result.returncode == 2, result.stdout + result.stderr
     assert "tracker.class_gates: unknown class 'unicorn'" in result.stdout
+
+
+def test_a_changed_cameras_map_rebuilds_in_process(tmp_path, demo, runs) -> None:
+    config = write_config(tmp_path / "edgecv.yaml", demo)
+    run = Run(config)
+    runs.append(run)
+    run.wait_frames(10)
+    pid = run.proc.pid
+    source = {"uri": str(demo["clip"]), "loop": True, "max_fps": 10}
+    body = yaml.safe_load(config.read_text())
+    del body["source"]
+    body["cameras"] = {"front": {"source": source}, "back": {"source": source}}
+    config.write_text(yaml.safe_dump(body))
+    run.proc.send_signal(signal.SIGHUP)
+    run.wait_log("reloaded (reopened in-process)")
+    mark = time.monotonic()
+    deadline = mark + 60
+    while {f["camera"] for f in run.frames(mark)} != {"front", "back"}:
+        assert time.monotonic() < deadline, run.stderr[-2000:]
+        time.sleep(0.1)
+    assert run.proc.pid == pid
+    assert run.stop() == 0
