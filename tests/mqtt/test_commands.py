@@ -348,3 +348,27 @@ def test_home_assistant_rules_reject_what_home_assistant_rejects(
     topic: str, config: dict, problem: str
 ) -> None:
     assert any(problem in p for p in load_ha_schema().problems(topic, config))
+
+
+def test_a_model_reopened_by_reload_keeps_the_mqtt_connection(
+    tmp_path, broker, subscribe, mq, edgecv_run
+) -> None:
+    import shutil
+
+    sub = subscribe(broker.port, ["edgecv/#"])
+    model = tmp_path / "other.tflite"
+    shutil.copy(bundled.demo_model(), model)
+    config = demo_config(tmp_path / "edgecv.yaml", broker.port)
+    run = edgecv_run(config)
+    assert mq.wait_until(lambda: len(sub.on("/detections")) > 10, 60)
+    body = yaml.safe_load(config.read_text())
+    body["model"]["path"] = str(model)
+    config.write_text(yaml.safe_dump(body))
+    run.proc.send_signal(signal.SIGHUP)
+    assert mq.wait_until(lambda: "reloaded (reopened in-process): model" in run.log.read_text(), 30)
+    mark = len(sub.messages)
+    assert mq.wait_until(lambda: len(detections_after(sub, mark)) > 10, 30)
+    run.stop()
+    # One connection throughout: the process's availability went online once, offline only at the exit.
+    assert [p for _, p, _ in sub.on("edgecv/dev/availability")] == [b"online", b"offline"]
+    assert sub.json("/cam/stats")[-2]["reconnects"] == 0
