@@ -372,3 +372,33 @@ def test_a_model_reopened_by_reload_keeps_the_mqtt_connection(
     # One connection throughout: the process's availability went online once, offline only at the exit.
     assert [p for _, p, _ in sub.on("edgecv/dev/availability")] == [b"online", b"offline"]
     assert sub.json("/cam/stats")[-2]["reconnects"] == 0
+
+
+def test_commands_off_removes_the_switch_number_and_button(broker, subscribe, mq) -> None:
+    from edgecv.mqtt.commands import control_of
+    from edgecv.mqtt.image import AnnotatedJpeg
+    from edgecv.mqtt.sink import MqttSink
+
+    camera = FakeCamera()
+    config = mq.config(broker.port, commands=True, discovery_prefix="homeassistant", labels=["person"])
+    render = AnnotatedJpeg(LABELS, {}, 640, 80)
+    sink = MqttSink(config, LABELS, cameras=[], controls={"cam": control_of(camera, LABELS)}, render=render)
+    sub = subscribe(broker.port, ["homeassistant/#"])
+    assert mq.wait_until(lambda: len(sub.on("/config")) == 6, 10)  # count, presence, image, 3 controls
+    sink.close()
+    sink = MqttSink(config.model_copy(update={"commands": False}), LABELS, render=render)
+    try:
+        removed = lambda: {t for t, p, _ in sub.on("/config") if p == b""}  # noqa: E731
+        assert mq.wait_until(
+            lambda: (
+                removed()
+                == {
+                    "homeassistant/switch/edgecv_dev_cam/detect/config",
+                    "homeassistant/number/edgecv_dev_cam/conf/config",
+                    "homeassistant/button/edgecv_dev_cam/snapshot/config",
+                }
+            ),
+            10,
+        )
+    finally:
+        sink.close()
