@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from functools import partial
 from pathlib import Path
 
+from ..config import CONFIG_ENV
 from ..errors import ConfigError, InputError
 from ..pipeline.build import require_model, source_configured
 from ..pipeline.summary import summary_text
@@ -46,7 +49,13 @@ def main(args: argparse.Namespace) -> int:
             f"--summary-json: no folder {summary_json.parent}", "create it, or give another path"
         )
     record = Path(args.record) if args.record else None
-    report = Runner(settings, max_frames=args.max_frames, record=record).run()
+    report = Runner(
+        settings,
+        max_frames=args.max_frames,
+        record=record,
+        reload=partial(settings_from, args),
+        config_file=args.config or os.environ.get(CONFIG_ENV) or "",
+    ).run()
     print(summary_text(report.summary), file=sys.stderr)
     if summary_json is not None:
         try:

@@ -202,6 +202,20 @@ class MqttConfig(Section):
     discovery_prefix: str | None = Field(
         None, description="Home Assistant discovery prefix (usually 'homeassistant'); unset: no discovery."
     )
+    commands: bool = Field(
+        False,
+        description="Accept commands on <prefix>/<device>/<camera>/set/<key> (detect, motion, conf, classes, "
+        "snapshot, reset_counts) and echo the state, retained, on .../state/<key>. Anyone who may publish to "
+        "set/ steers the detector: limit it with the broker's ACL (see docs/mqtt.md). Values set this way "
+        "last until the process restarts or reloads its config (SIGHUP).",
+    )
+    image_interval_s: float = Field(
+        10.0,
+        ge=0,
+        description="The retained annotated JPEG on <prefix>/<device>/<camera>/image (Home Assistant's image "
+        "entity) goes out on each new track and at most this often while tracks are in view, and on "
+        "set/snapshot; 0: only on new tracks and set/snapshot.",
+    )
     tls: MqttTlsConfig = Field(default_factory=MqttTlsConfig, description="TLS to the broker.")
     queue: MqttQueueConfig = Field(
         default_factory=MqttQueueConfig, description="Bounds of the queue kept while disconnected."

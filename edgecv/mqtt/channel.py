@@ -95,6 +95,11 @@ class Channel:
         # Configured labels start at 0, so a dashboard shows them before the first sighting.
         self.publish_counts(Counter(), time.time())
 
+    def reconfigure(self, config: MqttConfig) -> None:
+        """A reload's rates (see :meth:`edgecv.mqtt.sink.MqttSink.reconfigure`), from the next frame on."""
+        self._min_gap = 1.0 / config.detections_max_rate if config.detections_max_rate else 0.0
+        self.config = config
+
     # -- frames -----------------------------------------------------------------------------------------
 
     def write_frame(self, frame: Frame, detections: Detections) -> None:

@@ -14,6 +14,10 @@ A zone's sensors read its retained ``zones/<zone>`` JSON: one per label the zone
 else ``detect.classes``), or, when it names none, one summing every label. A line's two counters read
 ``lines/<line>`` and sum its labels per direction; a reset makes them drop to 0, which Home Assistant takes
 as a new cycle of a ``total_increasing`` sensor.
+
+With ``mqtt.commands`` each camera also gets a ``switch`` (detect), a ``number`` (conf) and a ``button``
+(snapshot) that publish to its ``set/<key>`` and read its retained ``state/<key>``; with the image topic, an
+``image`` entity reads the retained annotated JPEG on ``<camera>/image``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from .. import __version__
 from .rules import SceneRules
 from .topics import Topics
 
-COMPONENTS = ("sensor", "binary_sensor")
+COMPONENTS = ("sensor", "binary_sensor", "switch", "number", "button", "image")
 
 
 def _object_id(text: str) -> str:
@@ -42,6 +46,9 @@ class Discovery:
         prefix: str,
         cameras: Sequence[Topics],
         labels: list[str],
+        *,
+        commands: bool = False,
+        image: bool = False,
         scenes: Mapping[str, SceneRules] | None = None,
     ) -> None:
         self.prefix = prefix
@@ -50,6 +57,10 @@ class Discovery:
         self.configs: dict[str, bytes] = {}
         for topics in self.cameras:
             self.configs.update(self._configs(topics))
+            if commands:
+                self.configs.update(self._control_configs(topics))
+            if image:
+                self.configs.update(self._image_config(topics))
             rules = (scenes or {}).get(topics.camera)
             if rules:
                 self.configs.update(self._scene_configs(topics, rules))
@@ -117,6 +128,66 @@ class Discovery:
                 binary
             ).encode()
         return out
+
+    @staticmethod
+    def _common(topics: Topics) -> dict:
+        return {
+            "availability": [
+                {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
+                for topic in (topics.device_availability, topics.availability)
+            ],
+            "availability_mode": "all",
+            "device": Discovery._device(topics),
+        }
+
+    def _control_configs(self, topics: Topics) -> dict[str, bytes]:
+        node = self.node(topics)
+        switch = {
+            "name": "detect",
+            "unique_id": f"{node}_detect",
+            "command_topic": topics.command("detect"),
+            "state_topic": topics.state("detect"),
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "icon": "mdi:cctv",
+            **self._common(topics),
+        }
+        number = {
+            "name": "confidence threshold",
+            "unique_id": f"{node}_conf",
+            "command_topic": topics.command("conf"),
+            "state_topic": topics.state("conf"),
+            "min": 0.01,
+            "max": 1.0,
+            "step": 0.01,
+            "mode": "box",
+            "entity_category": "config",
+            **self._common(topics),
+        }
+        button = {
+            "name": "snapshot",
+            "unique_id": f"{node}_snapshot",
+            "command_topic": topics.command("snapshot"),
+            "payload_press": "PRESS",
+            "icon": "mdi:camera",
+            **self._common(topics),
+        }
+        return {
+            f"{self.prefix}/switch/{node}/detect/config": json.dumps(switch).encode(),
+            f"{self.prefix}/number/{node}/conf/config": json.dumps(number).encode(),
+            f"{self.prefix}/button/{node}/snapshot/config": json.dumps(button).encode(),
+        }
+
+    def _image_config(self, topics: Topics) -> dict[str, bytes]:
+        node = self.node(topics)
+        image = {
+            "name": "annotated view",
+            "unique_id": f"{node}_image",
+            "image_topic": topics.image,
+            "content_type": "image/jpeg",
+            **self._common(topics),
+        }
+        return {f"{self.prefix}/image/{node}/image/config": json.dumps(image).encode()}
 
     def _scene_configs(self, topics: Topics, rules: SceneRules) -> dict[str, bytes]:
         node = self.node(topics)

@@ -19,6 +19,7 @@ from .payloads import (
     SCHEMA_VERSION,
     CountMessage,
     DetectionsMessage,
+    ErrorMessage,
     EventMessage,
     LineTotals,
     SceneEventMessage,
@@ -113,6 +114,31 @@ TOPICS = (
         "With `mqtt.snapshot.enabled`: the best frame of the latest new track of the label (its first "
         "confirmed frame, replaced when a later frame scores higher), `mqtt.snapshot.width` wide.",
     ),
+    TopicSpec(
+        "image", "image", "0", True, "binary: JPEG",
+        "The camera's annotated view (boxes, labels, scores, track ids, and its zones, lines and masks), "
+        "`mqtt.snapshot.width` wide at `mqtt.snapshot.quality`: Home Assistant's `image` entity. Published on "
+        "each new track, at most once every `mqtt.image_interval_s` (default 10) while tracks are in view, "
+        "and on `set/snapshot`. Drawn and encoded off the pipeline's threads, only when one is due.",
+    ),
+    TopicSpec(
+        "set", "set/<key>", "1 (subscribed)", False, "text (see Commands)",
+        "With `mqtt.commands: true`, edgecv subscribes here: `detect` and `motion` take `ON`/`OFF`, `conf` a "
+        "number in (0, 1], `classes` a JSON list or comma-separated names of the model's labels (empty: every "
+        "class), `snapshot` and `reset_counts` anything. Publish without the retain flag (see Commands).",
+    ),
+    TopicSpec(
+        "state", "state/<key>", "1", True, "text",
+        "With `mqtt.commands: true`: the value of `detect`, `motion` (`ON`/`OFF`), `conf` (a number) and "
+        "`classes` (a JSON list of names, `[]` for every class) now: published at start from the config, on "
+        "every accepted command, and after a reload.",
+    ),
+    TopicSpec(
+        "error", "../error", "1", False, ErrorMessage,
+        "The device's, `<prefix>/<device>/error`: a command that was refused (bad payload, unknown key, "
+        "unknown camera, a retained command) or a config reload (SIGHUP) that failed. Nothing changed: the "
+        "run goes on as before.",
+    ),
 )  # fmt: skip
 
 
@@ -122,7 +148,8 @@ def schemas() -> dict[str, dict]:
         if isinstance(spec.payload, type) and spec.name not in out:
             schema = spec.payload.model_json_schema()
             schema["$id"] = f"{spec.name}.schema.json"
-            schema["description"] = f"edgecv MQTT payload of <prefix>/<device>/<camera>/{spec.leaf}"
+            where = spec.leaf[3:] if spec.leaf.startswith("../") else f"<camera>/{spec.leaf}"
+            schema["description"] = f"edgecv MQTT payload of <prefix>/<device>/{where}"
             out[spec.name] = schema
     return out
 
@@ -217,6 +244,50 @@ def markdown() -> str:
         "Unique ids are `edgecv_<device>_<camera>_<object id>`, stable across restarts; names are reduced to "
         "`[A-Za-z0-9_-]` in ids. Entities of zones and lines removed from the config are deleted at the next "
         "connect, like those of removed labels.",
+        "With `mqtt.commands: true` each camera also gets a switch "
+        "`<prefix>/switch/edgecv_<device>_<camera>/detect/config` (detect on/off), a number "
+        "`<prefix>/number/edgecv_<device>_<camera>/conf/config` (conf, 0.01 to 1 in steps of 0.01) and a "
+        "button `<prefix>/button/edgecv_<device>_<camera>/snapshot/config`, which publish to its `set/<key>` "
+        "and read its `state/<key>`; and every camera gets an image entity "
+        "`<prefix>/image/edgecv_<device>_<camera>/image/config` reading its `image` topic "
+        "(`content_type: image/jpeg`). Turning `mqtt.commands` off removes the switch, number and button at "
+        "the next connect.",
+        "",
+        "## Commands",
+        "",
+        "`mqtt.commands` is off by default: whoever may publish to `<prefix>/<device>/<camera>/set/<key>` "
+        "steers the detector. Commands apply to that camera from its next frame (the detection parameters "
+        "are replaced whole, never edited under the running pipeline) and are echoed on `state/<key>`; an "
+        "invalid one changes nothing and is answered on `<prefix>/<device>/error`. `reset_counts` zeroes the "
+        "camera's line totals (its `lines/<line>` topics and its totals file); `snapshot` publishes the "
+        "`image` topic from the next frame.",
+        "",
+        "- Values set by commands last until the process restarts or reloads its config (SIGHUP, `systemctl "
+        "reload`): both return every camera to the config, and the `state/` topics say so.",
+        "- Commands are never retained. A retained message on a `set/` topic (published with the retain flag) "
+        "would re-apply an old command at every start: edgecv never applies one, clears it from the broker "
+        "(an empty retained message) and reports it on the error topic. Home Assistant's switch, number and "
+        "button publish without retain.",
+        "- The broker decides who may publish to `set/`. A mosquitto ACL (`acl_file`) that lets only Home "
+        "Assistant's user steer, edgecv's own user publish its topics and read its commands, and everyone "
+        "else read:",
+        "",
+        "```",
+        "# /etc/mosquitto/acl (mosquitto.conf: acl_file /etc/mosquitto/acl, allow_anonymous false)",
+        "# edgecv itself (mqtt.username: edgecv): publishes its topics, reads commands and its own retained state",
+        "user edgecv",
+        "topic readwrite edgecv/#",
+        "topic readwrite homeassistant/#",
+        "",
+        "# Home Assistant: reads everything, may steer",
+        "user homeassistant",
+        "topic read edgecv/#",
+        "topic write edgecv/+/+/set/#",
+        "topic readwrite homeassistant/#",
+        "",
+        "# everyone else (dashboards, scripts): read only, never set/",
+        "pattern read edgecv/#",
+        "```",
         "",
         "## Delivery",
         "",
@@ -277,8 +348,8 @@ def markdown() -> str:
 
 
 def _topic(spec: TopicSpec) -> str:
-    """``…/<leaf>`` for a camera's topic; the process's own availability is one level up."""
-    return "<prefix>/<device>/availability" if spec.leaf.startswith("../") else f"…/{spec.leaf}"
+    """``…/<leaf>`` for a camera's topic; the process's own (availability, error) are one level up."""
+    return f"<prefix>/<device>/{spec.leaf[3:]}" if spec.leaf.startswith("../") else f"…/{spec.leaf}"
 
 
 def outputs() -> dict[str, str]:

@@ -156,6 +156,45 @@ class StatsMessage(Envelope):
     )
 
 
+class ErrorMessage(BaseModel):
+    """``<prefix>/<device>/error`` (not retained): a command that was refused (``mqtt.commands``) or a
+    config reload (SIGHUP) that failed. Nothing changed: the run goes on as before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = Field(SCHEMA_VERSION, description="Schema version of this payload.")
+    id: str = Field(
+        description="Unique message id; drop a message whose id you have seen (QoS 1 may repeat)."
+    )
+    ts: float = Field(description="When it was refused, epoch seconds.")
+    camera: str | None = Field(
+        description="The camera level of the set/ topic (also an unknown one); null for a reload."
+    )
+    key: str = Field(
+        description="The key of the set/ topic (detect, motion, conf, classes, snapshot, reset_counts, or "
+        "an unknown one), or 'reload' for a config reload."
+    )
+    payload: str = Field(
+        description="What was sent, as text (bytes that are not UTF-8 escaped); for a reload, the config file."
+    )
+    reason: str = Field(description="Why nothing changed, in one line.")
+
+
+def error_message(
+    ids: MessageIds, ts: float, camera: str | None, key: str, payload: str, reason: str
+) -> dict[str, Any]:
+    """:class:`ErrorMessage`."""
+    return {
+        "v": SCHEMA_VERSION,
+        "id": ids.next(),
+        "ts": round(ts, 3),
+        "camera": camera,
+        "key": key,
+        "payload": payload,
+        "reason": reason,
+    }
+
+
 def link_state(link: Reachability) -> dict[str, Any]:
     """:class:`LinkJson`: the link's state now."""
     return {"connected": link.connected, "last_error": link.last_error}

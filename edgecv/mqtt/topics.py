@@ -17,6 +17,10 @@ EVENTS = "events"
 COUNTS = "counts"
 STATS = "stats"
 SNAPSHOT = "snapshot"
+IMAGE = "image"
+SET = "set"
+STATE = "state"
+ERROR = "error"
 ZONES = "zones"
 LINES = "lines"
 ALL = "all"
@@ -83,6 +87,25 @@ class Topics:
 
     def snapshot(self, label: str) -> str:
         return f"{self.base}/{SNAPSHOT}/{level(label)}"
+
+    @property
+    def image(self) -> str:
+        """The retained annotated JPEG (Home Assistant's ``image`` entity)."""
+        return f"{self.base}/{IMAGE}"
+
+    def command(self, key: str) -> str:
+        """``set/<key>``: where commands arrive (``mqtt.commands``)."""
+        return f"{self.base}/{SET}/{key}"
+
+    def state(self, key: str) -> str:
+        """``state/<key>``: the retained echo of a command's key."""
+        return f"{self.base}/{STATE}/{key}"
+
+    @property
+    def error(self) -> str:
+        """``<prefix>/<device>/error``: invalid commands and reloads, for every camera of the device. A
+        camera may not be named ``error`` (:data:`edgecv.config.cameras.RESERVED_NAMES`)."""
+        return f"{self.prefix}/{self.device}/{ERROR}"
 
     def zone(self, name: str) -> str:
         """``zones/<zone>``: the zone's occupancy (retained)."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..detections import Detections
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..capture.base import FrameSource
     from ..config import Settings
     from ..labels import Labels
+    from ..mqtt.commands import CameraControl
     from ..pipeline.camera import Camera
     from ..pipeline.timing import StageTimes
 
@@ -101,6 +102,8 @@ class SinkContext:
     sources: Sequence[FrameSource]
     timings: StageTimes | None = None
     cameras: Sequence[Camera] = ()
+    # each camera's run-time control by name (MQTT commands and reloads change it); empty: none shared
+    controls: Mapping[str, CameraControl] = field(default_factory=dict)
 
     def dropped_frames(self) -> int:
         """Frames captured but never inferred, so far, over every camera."""

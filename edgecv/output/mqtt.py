@@ -15,9 +15,13 @@ def build(context: SinkContext) -> MqttSink | None:
     settings = context.settings
     if settings.mqtt.host is None:
         return None
+    from ..mqtt.commands import control_of
+    from ..mqtt.image import AnnotatedJpeg
     from ..mqtt.rules import scene_rules
     from ..mqtt.sink import MqttSink
 
+    sections = settings.camera_sections()
+    snapshot = settings.mqtt.snapshot
     return MqttSink(
         settings.mqtt,
         context.labels,
@@ -25,9 +29,14 @@ def build(context: SinkContext) -> MqttSink | None:
         timings=context.timings,
         dropped_frames=context.dropped_frames,
         decimals=settings.output.decimals,
-        scenes={
-            name: scene_rules(camera, context.labels) for name, camera in settings.camera_sections().items()
-        },
+        controls=context.controls or {c.name: control_of(c, context.labels) for c in context.cameras},
+        render=AnnotatedJpeg(
+            context.labels,
+            {name: section.scene() for name, section in sections.items()},
+            snapshot.width,
+            snapshot.quality,
+        ),
+        scenes={name: scene_rules(camera, context.labels) for name, camera in sections.items()},
     )
 
 

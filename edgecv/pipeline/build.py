@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .. import bundled
@@ -11,10 +11,11 @@ from ..capture import open_source
 from ..capture.base import FrameSource
 from ..capture.uri import AUTO as SOURCE_AUTO
 from ..config import DetectConfig, Settings
-from ..config.tracker import TrackerConfig
+from ..config.tracker import GateConfig, TrackerConfig
 from ..detect.detector import Detector, DetectParams, resolve_class_filters
 from ..detect.families import FAMILIES
 from ..errors import ConfigError, ModelError, SourceError
+from ..mqtt.commands import CameraControl
 from ..output import SINKS, Sink, SinkContext
 from ..scene.rules import CameraScene
 from ..track.tracker import ByteTracker
@@ -77,8 +78,9 @@ def build_detector(settings: Settings, *, check_labels: bool = True) -> Detector
     return detector
 
 
-def build_sources(settings: Settings) -> list[FrameSource]:
-    """Each camera's source, not yet opened, stamping the camera's name on its frames.
+def build_sources(settings: Settings, only: set[str] | None = None) -> list[FrameSource]:
+    """Each camera's source (``only``: those of the cameras named), not yet opened, stamping the camera's
+    name on its frames.
 
     Built before the model loads, so that a wrong path fails in a moment; an error names the camera when
     the run has several.
@@ -86,6 +88,8 @@ def build_sources(settings: Settings) -> list[FrameSource]:
     cameras = settings.camera_sections()
     sources = []
     for name, camera in cameras.items():
+        if only is not None and name not in only:
+            continue
         default_uri = None if settings.cameras or camera.source.uri else str(bundled.demo_clip())
         try:
             sources.append(open_source(camera.source, source_id=name, default_uri=default_uri))
@@ -96,15 +100,21 @@ def build_sources(settings: Settings) -> list[FrameSource]:
     return sources
 
 
-def build_cameras(settings: Settings, detector: Detector, sources: list[FrameSource]) -> list[Camera]:
+def build_cameras(
+    settings: Settings,
+    detector: Detector,
+    sources: list[FrameSource],
+    ids: Iterator[int] | None = None,
+) -> list[Camera]:
     """The run's cameras over ``sources`` (from :func:`build_sources`): each with its own detection
     parameters, tracker, scene rules and motion gating, from its sections (the top-level ones with its
-    overrides).
+    overrides). ``ids``: the run's track id counter (a reload that rebuilds cameras keeps numbering where it
+    was).
 
     Rule class names are checked against the model's labels here, so that a typo is a :class:`ConfigError`
     naming its key (``zones.<zone>.classes``, ``cameras.<name>.lines.<line>.classes``) before any frame."""
     sections = settings.camera_sections()
-    ids = itertools.count(1)  # track ids unique across the cameras of the run
+    ids = ids if ids is not None else itertools.count(1)  # track ids unique across the cameras of the run
     cameras = []
     for source in sources:
         name = source.source_id
@@ -141,13 +151,21 @@ def detect_params(config: DetectConfig, detector: Detector, where: str = "") -> 
 
 
 def build_sinks(
-    settings: Settings, detector: Detector, cameras: list[Camera], timings: StageTimes | None = None
+    settings: Settings,
+    detector: Detector,
+    cameras: list[Camera],
+    timings: StageTimes | None = None,
+    *,
+    controls: Mapping[str, CameraControl] | None = None,
 ) -> list[Sink]:
     """The sinks ``output.sinks`` lists, in that order, less those their own settings leave off.
 
-    ``timings``: the pipeline's StageTimes, reported on the MQTT stats topic.
+    ``timings``: the pipeline's StageTimes, reported on the MQTT stats topic; ``controls``: each camera's
+    run-time control (MQTT commands), shared with the reload.
     """
-    context = SinkContext(settings, detector.labels, [c.source for c in cameras], timings, cameras)
+    context = SinkContext(
+        settings, detector.labels, [c.source for c in cameras], timings, cameras, dict(controls or {})
+    )
     sinks = (SINKS.get(name)(context) for name in settings.output.sinks)
     return [sink for sink in sinks if sink is not None]
 
@@ -159,6 +177,15 @@ def build_tracker(
     track ids unique across cameras."""
     if not config.enabled:
         return None
+    config, gates = tracker_settings(config, detector, where)
+    return ByteTracker(config, gates, ids)
+
+
+def tracker_settings(
+    config: TrackerConfig, detector: Detector, where: str = ""
+) -> tuple[TrackerConfig, dict[int, GateConfig]]:
+    """``config`` with the model family's default ``high_score`` when unset, and its class gates by class id
+    (a :class:`ConfigError` names an unknown class)."""
     gates = {}
     for key, gate in config.class_gates.items():
         class_id = int(key) if key.strip().lstrip("-").isdigit() else detector.labels.id_of(key)
@@ -170,4 +197,4 @@ def build_tracker(
     family_score = FAMILIES.get(detector.decoder.family).track_high_score
     if family_score is not None and "high_score" not in config.model_fields_set:
         config = config.model_copy(update={"high_score": family_score})
-    return ByteTracker(config, gates, ids)
+    return config, gates

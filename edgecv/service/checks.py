@@ -142,11 +142,23 @@ def _source(section: SourceConfig, out: list[np.ndarray], named: bool) -> str:
 
 
 def _model(settings: Settings, image: np.ndarray | None) -> str:
-    from ..pipeline.build import build_detector, require_model, source_configured
+    from ..pipeline.build import (
+        build_detector,
+        detect_params,
+        require_model,
+        source_configured,
+        tracker_settings,
+    )
 
     if source_configured(settings):
         require_model(settings, "a run with a source")  # as 'edgecv run' would refuse to start
     detector = build_detector(settings)
+    # Every camera's class names against the model's labels, as a start or a reload (SIGHUP) checks them.
+    for name, section in settings.camera_sections().items():
+        where = f"cameras.{name}." if settings.cameras else ""
+        detect_params(section.detect, detector, where)
+        if section.tracker.enabled:
+            tracker_settings(section.tracker, detector, where)
     if image is None:
         image = np.zeros((480, 640, 3), np.uint8)  # the source failed: still prove the model runs
     tensor, transform = detector.prepare(image)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,12 @@ class Notifier:
 
     def watchdog(self) -> None:
         self.send(WATCHDOG=1)
+
+    def reloading(self, status: str = "reloading the config") -> None:
+        """``RELOADING=1`` with ``MONOTONIC_USEC`` (when the reload began, on CLOCK_MONOTONIC, as
+        ``Type=notify-reload`` requires); :meth:`ready` ends the reload."""
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self.send(RELOADING=1, MONOTONIC_USEC=usec, STATUS=status)
 
     def stopping(self, status: str = "stopping") -> None:
         self.send(STOPPING=1, STATUS=status)

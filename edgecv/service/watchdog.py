@@ -105,6 +105,19 @@ class ServiceWatchdog:
 
     # -- control ----------------------------------------------------------------------------------------
 
+    def watch(
+        self, pipeline: Watched, on_camera: Sequence[Callable[[str, bool], None]] | None = None
+    ) -> None:
+        """Watch a new pipeline from now on (a reload reopened the model or sources in-process); its cameras'
+        states are told again, to ``on_camera`` when the sinks were rebuilt."""
+        self._pipeline = pipeline
+        self._cameras = list(pipeline.cameras)
+        if on_camera is not None:
+            self._on_camera = list(on_camera)
+        self._flowing = {}
+        self._fps_mark = None
+        self._camera_fps = {}
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="edgecv-watchdog", daemon=True)
         self._thread.start()

@@ -68,6 +68,15 @@ class ByteTracker:
         self._next_id = 1
         self._ids = ids
         self._last_mono: float | None = None
+        self._pending: tuple[TrackerConfig, Reporter] | None = None
+
+    def reconfigure(self, config: TrackerConfig, class_gates: dict[int, GateConfig] | None = None) -> None:
+        """New settings from the next frame on, keeping the tracks and their ids (a config reload).
+
+        Callable from any thread: the change is handed over in one attribute store and taken by
+        :meth:`update` before a frame, never in the middle of one.
+        """
+        self._pending = (config, Reporter(config.gate, class_gates or {}, config.events))
 
     def _new_ids(self, n: int) -> np.ndarray:
         if self._ids is not None:
@@ -118,6 +127,10 @@ class ByteTracker:
         ``mono=None`` measures durations on ``ts`` too: right for replays and synthetic scenes, whose
         timestamps are their own steady clock.
         """
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            self.config, self.reporter = pending
         cfg, t = self.config, self.tracks
         now = ts if mono is None else mono
         # max(0, ...): a source whose clock went backwards (a replay restarting) predicts nothing, not backwards.

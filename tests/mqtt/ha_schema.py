@@ -1,4 +1,5 @@
-"""Home Assistant's MQTT discovery rules for the entities edgecv creates (``sensor``, ``binary_sensor``), as
+"""Home Assistant's MQTT discovery rules for the entities edgecv creates (``sensor``, ``binary_sensor``,
+``switch``, ``number``, ``button``, ``image``), as
 Home Assistant's own code states them (homeassistant/components/mqtt: ``discovery.py``'s topic matcher,
 ``schemas.py``'s availability and device schemas, ``sensor.py`` / ``binary_sensor.py``'s platform schemas,
 ``const.py``'s availability modes, and the sensor state classes), written out here because Home Assistant
@@ -46,7 +47,26 @@ PLATFORM_KEYS = {
         "unit_of_measurement", "suggested_display_precision", "options",
     },
     "binary_sensor": {"device_class", "expire_after", "force_update", "off_delay", "payload_on", "payload_off"},
+    # switch.py (on MQTT_RW_SCHEMA: command_topic required, retain, optimistic)
+    "switch": {
+        "command_topic", "retain", "optimistic", "device_class", "payload_on", "payload_off", "state_on",
+        "state_off",
+    },
+    # number.py (on MQTT_RW_SCHEMA)
+    "number": {
+        "command_topic", "retain", "optimistic", "command_template", "device_class", "min", "max", "mode",
+        "payload_reset", "step", "unit_of_measurement",
+    },
+    # button.py (on MQTT_BASE_SCHEMA with command_topic required)
+    "button": {"command_topic", "retain", "command_template", "device_class", "payload_press"},
+    # image.py: exactly one of image_topic and url_topic
+    "image": {"image_topic", "url_topic", "url_template", "content_type", "image_encoding"},
 }  # fmt: skip
+READ_ONLY = {"sensor", "binary_sensor"}  # MQTT_RO_SCHEMA: state_topic required
+COMMANDED = {"switch", "number", "button"}  # command_topic required
+NUMBER_MODES = {"auto", "box", "slider"}
+SWITCH_DEVICE_CLASSES = {"outlet", "switch"}
+BUTTON_DEVICE_CLASSES = {"identify", "restart", "update"}
 
 
 def _subscribe_topic(topic: Any) -> bool:
@@ -74,8 +94,17 @@ def problems(topic: str, config: dict[str, Any]) -> list[str]:
     unknown = set(config) - COMMON_KEYS - PLATFORM_KEYS[component]
     if unknown:
         out.append(f"extra keys not allowed: {sorted(unknown)}")
-    if not _subscribe_topic(config.get("state_topic")):
+    if component in READ_ONLY and not _subscribe_topic(config.get("state_topic")):
         out.append(f"state_topic required, a valid subscribe topic: {config.get('state_topic')!r}")
+    elif "state_topic" in config and not _subscribe_topic(config["state_topic"]):
+        out.append(f"state_topic must be a valid subscribe topic: {config['state_topic']!r}")
+    if component in COMMANDED:
+        command = config.get("command_topic")
+        # util.valid_publish_topic: a subscribe topic without wildcards
+        if not _subscribe_topic(command) or "+" in command or "#" in command:
+            out.append(f"command_topic required, a valid publish topic: {command!r}")
+    if component not in READ_ONLY and "value_template" in config and component == "button":
+        out.append("value_template is not a button key")
     if "availability" in config and "availability_topic" in config:
         out.append("availability and availability_topic are exclusive")
     for entry in config.get("availability", []):
@@ -105,8 +134,34 @@ def problems(topic: str, config: dict[str, Any]) -> list[str]:
             out.append("last_reset_value_template needs state_class total")
         if "options" in config:
             out.append("options is for enum sensors only")
-    elif config.get("device_class") not in (None, *BINARY_SENSOR_DEVICE_CLASSES):
+    elif component == "binary_sensor" and config.get("device_class") not in (
+        None,
+        *BINARY_SENSOR_DEVICE_CLASSES,
+    ):
         out.append(f"binary_sensor device_class {config['device_class']!r} is not one of Home Assistant's")
+    elif component == "switch" and config.get("device_class") not in (None, *SWITCH_DEVICE_CLASSES):
+        out.append(f"switch device_class {config['device_class']!r} is not one of Home Assistant's")
+    elif component == "button" and config.get("device_class") not in (None, *BUTTON_DEVICE_CLASSES):
+        out.append(f"button device_class {config['device_class']!r} is not one of Home Assistant's")
+    elif component == "number":
+        low, high, step = config.get("min", 1.0), config.get("max", 100.0), config.get("step", 1.0)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high, step)):
+            out.append("number min, max and step must be numbers")
+        elif not low < high:
+            out.append(f"number min ({low}) must be less than max ({high})")  # number.py validate_config
+        elif step < 1e-3:
+            out.append(f"number step {step} below 0.001")
+        if config.get("mode", "auto") not in NUMBER_MODES:
+            out.append(f"number mode {config.get('mode')!r} not in {sorted(NUMBER_MODES)}")
+    elif component == "image":
+        if ("image_topic" in config) == ("url_topic" in config):
+            out.append("image needs exactly one of image_topic and url_topic")
+        elif not _subscribe_topic(config.get("image_topic", config.get("url_topic"))):
+            out.append("image_topic must be a valid subscribe topic")
+        if config.get("image_encoding") not in (None, "b64"):
+            out.append("image_encoding is b64 or absent")
+    if config.get("entity_category") not in (None, "config", "diagnostic"):
+        out.append(f"entity_category {config['entity_category']!r} not config or diagnostic")
     if "value_template" in config:
         try:
             _environment().from_string(config["value_template"])

@@ -97,7 +97,7 @@ def test_two_cameras_one_connection_per_camera_topics_and_one_last_will(
                 "edgecv/dev/availability",
                 f"edgecv/dev/{name}/availability",
             ]
-        assert len(sub.on("/config")) == 4  # count and presence, for each camera
+        assert len(sub.on("/config")) == 6  # count, presence and the annotated image, for each camera
         assert b"online" in (p for t, p, _ in sub.on("edgecv/dev/availability"))
         connected = [
             line

@@ -84,3 +84,12 @@ def test_security_exposure_is_low(tmp_path: Path, name: str, as_name: str) -> No
     if match is None:
         pytest.skip(f"this systemd-analyze has no --offline security: {result.stderr.strip()[:200]}")
     assert float(match.group(1)) <= EXPOSURE_LIMIT, result.stdout
+
+
+@pytest.mark.parametrize("name", ["edgecv.service", "edgecv@.service"])
+def test_reload_is_sighup_to_the_main_process(name: str) -> None:
+    """'systemctl reload' sends SIGHUP to edgecv itself (see tests/service/test_reload.py for what it does)."""
+    text = (UNITS / name).read_text()
+    assert re.search(r"^ExecReload=/bin/kill -HUP \$MAINPID$", text, re.M)
+    assert re.search(r"^Type=notify$", text, re.M)  # RELOADING=1/READY=1 are sent; notify-reload needs 253
+    assert re.search(r"^NotifyAccess=main$", text, re.M)
