@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..detections import Detections
+from ..frame import SAME_TIME_S
 from .events import SceneEvent
 from .geometry import ANCHOR_FRACTIONS
 from .table import TrackRows, grow
@@ -43,8 +44,10 @@ Origins = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 # 0.1); TUD-Campus with YOLOv8n at conf 0.1 (tools/bench/line_counts.py) is the same at 0.2-0.7 s. A person
 # standing on a line with a jittering box is not counted while their feet stay less than 0.5 s across.
 SETTLE_S = 0.5
+_SETTLED_AFTER = SETTLE_S - SAME_TIME_S  # frames exactly SETTLE_S apart count, whatever the rounding
 # Columns of the per-track state, one [rows, K, lines] array so that a frame gathers and stores it once.
 _SIDE, _LAST_S, _LAST_U, _CROSS_U, _CROSS_TS, _OPP_MONO, _K = range(7)
+_USED_UP = np.array([[_CROSS_U, _OPP_MONO]])  # what a change of counted side resets
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,15 @@ class LineRule:
 
 
 def _projections(rules: Sequence[LineRule]) -> np.ndarray:
-    """``float64[5, 2L]``: ``[x1, y1, x2, y2, 1] @ W`` gives each line's signed distance (px, + = in) of the
-    box's anchor, then its position along the segment (0 at the first point, 1 at the second).
+    """``float64[5, 3L]``: ``[x1, y1, x2, y2, 1] @ W`` gives each line's signed distance (px, + = in) of the
+    box's anchor, then its position along the segment (0 at the first point, 1 at the second), then the
+    line's margin band for the box (``margin`` x its height).
 
     An anchor is ``(x1 + fx (x2 - x1), y1 + fy (y2 - y1))``, linear in the box, and both quantities are linear
     in the anchor, so one product serves every line whatever its anchor kind.
     """
     n = len(rules)
-    w = np.zeros((5, 2 * n))
+    w = np.zeros((5, 3 * n))
     for k, rule in enumerate(rules):
         (ax, ay), (bx, by) = np.asarray(rule.points, np.float64)
         dx, dy = bx - ax, by - ay
@@ -84,6 +88,7 @@ def _projections(rules: Sequence[LineRule]) -> np.ndarray:
         # u = ((x - ax) dx + (y - ay) dy) / |d|^2
         w[:4, n + k] = (dx * ax_w + dy * ay_w) / length2
         w[4, n + k] = -(ax * dx + ay * dy) / length2
+        w[1, 2 * n + k], w[3, 2 * n + k] = -rule.margin, rule.margin
     return w
 
 
@@ -127,7 +132,7 @@ class Lines:
         if detections.track_ids is None or not self.rules:
             return []
         tracked = detections.track_ids >= 0
-        if not tracked.all():
+        if np.count_nonzero(tracked) < tracked.size:
             detections = detections[tracked]
         ids = detections.track_ids
         assert ids is not None  # selected from tracked detections
@@ -139,26 +144,31 @@ class Lines:
     def step(
         self, rows: np.ndarray, dets: Detections, ts: float, mono: float, origins: Origins | None = None
     ) -> list[SceneEvent]:
-        """:meth:`update` for detections of confirmed tracks whose state rows (in ``self.table``) are known."""
+        """:meth:`update` for detections of confirmed tracks whose state rows (in ``self.table``) are known.
+
+        ``rows`` is read only (the table may hand the same array out again)."""
         n, n_lines = len(dets), len(self.rules)
-        if self.state.shape[0] < len(self.table):
+        grew = self.state.shape[0] < len(self.table)
+        if grew:
             self._grow(len(self.table))
         if n > self._boxes.shape[0]:
             self._boxes = np.ones((2 * n, 5))
         buf = self._boxes[:n]
         buf[:, :4] = dets.boxes
-        su = buf @ self._w  # [n, 2L]: signed distance, then position along the segment
-        s, u = su[:, :n_lines], su[:, n_lines:]
-        st = self.state[rows]  # [n, K, L], a copy: stored back once at the end
+        su = buf @ self._w  # [n, 3L]: signed distance, position along the segment, margin band
+        s, u = su[:, :n_lines], su[:, n_lines : 2 * n_lines]
+        st = self.state.take(rows, axis=0)  # [n, K, L], a copy: stored back once at the end
         side, last_s = st[:, _SIDE], st[:, _LAST_S]
         if not self._every_class:
             # Other classes are not observed by the line at all: their state stays as it was.
             seen = self._allowed[np.minimum(dets.class_ids, self.num_classes)]
             s = np.where(seen, s, last_s)
             u = np.where(seen, u, st[:, _LAST_U])
-        new = side == 0
+            su = np.concatenate([s, u, su[:, 2 * n_lines :]], axis=1)
+            grew = True  # a track may be observed by a line for the first time on any frame
         began = None  # when the tracks seen for the first time began, where the tracker says
-        if new.any():
+        if grew:
+            new = side == 0
             new &= ~np.isnan(s)  # a class this line does not observe is not observed here either
             # The first observation sets the side without counting: nothing is known of where it came from,
             # unless the tracker says where the track began (the step from there is then judged as any other).
@@ -172,14 +182,14 @@ class Lines:
                 if known.any():
                     self._boxes[: known.sum(), :4] = boxes[known]
                     su0 = self._boxes[: known.sum()] @ self._w
-                    s0[fresh[known]], u0[fresh[known]] = su0[:, :n_lines], su0[:, n_lines:]
+                    s0[fresh[known]], u0[fresh[known]] = su0[:, :n_lines], su0[:, n_lines : 2 * n_lines]
                     began = np.full(n, np.nan)
                     began[fresh[known]] = first_ts[known]
             side[new] = np.where(s0[new] > 0, 1.0, -1.0)
             last_s[new] = s0[new]
             st[:, _LAST_U][new] = u0[new]
         changed = (s > 0) != (last_s > 0)
-        if changed.any():
+        if np.count_nonzero(changed):
             # Where (along the segment) and when the path last changed sides: the crossing that a change of
             # counted side will be judged by. u is linear along the path, so interpolating it is exact.
             ls, lu = last_s[changed], st[:, _LAST_U][changed]
@@ -193,19 +203,20 @@ class Lines:
             st[:, _CROSS_TS][changed] = when
         d = s * side  # < 0: the anchor is on the other side of the counted one
         opposite = d < 0
-        opp_mono = st[:, _OPP_MONO]
         events: list[SceneEvent] = []
-        if opposite.any():
-            # Settling: past the margin band, or over the line (however shallow) for SETTLE_S.
-            started = opposite & np.isnan(opp_mono)
-            opp_mono[started] = mono
-            band = np.maximum(self._margin * (dets.boxes[:, 3] - dets.boxes[:, 1])[:, None], 1.0)
-            settled = opposite & ((d <= -band) | (mono - opp_mono >= SETTLE_S))
-            if settled.any():
+        if np.count_nonzero(opposite):
+            # Settling: past the margin band (at least 1 px), or over the line (however shallow) for
+            # SETTLE_S. opp_mono: when the current stay on the other side began (nan: not over the line).
+            opp_mono = np.where(opposite, np.fmin(st[:, _OPP_MONO], mono), np.nan)
+            st[:, _OPP_MONO] = opp_mono
+            d += np.maximum(su[:, 2 * n_lines :], 1.0)
+            settled = (d <= 0) | (opp_mono <= mono - _SETTLED_AFTER)
+            if np.count_nonzero(settled):
                 events = self._settle(st, settled, ids_of(dets), dets.class_ids)
-        opp_mono[~opposite] = np.nan
-        st[:, _LAST_S] = s
-        st[:, _LAST_U] = u
+        else:
+            st[:, _OPP_MONO] = np.nan
+        # the last observation, distance then position (adjacent columns of the state, as in su)
+        st[:, _LAST_S : _LAST_U + 1] = su[:, : 2 * n_lines].reshape(n, 2, n_lines)
         self.state[rows] = st
         self.label[rows] = dets.class_ids
         return events
@@ -219,7 +230,7 @@ class Lines:
         if rows.size:
             st = self.state[rows]
             settled = st[:, _LAST_S] * st[:, _SIDE] < 0
-            if settled.any():
+            if np.count_nonzero(settled):
                 events = self._settle(st, settled, self.table.ids[rows], self.label[rows])
         keep = self.table.remove(self.table.ids[rows])
         self.state, self.label = self.state[keep], self.label[keep]
@@ -229,24 +240,27 @@ class Lines:
         self, st: np.ndarray, settled: np.ndarray, ids: np.ndarray, classes: np.ndarray
     ) -> list[SceneEvent]:
         """Change the counted side where ``settled``; count those whose path crossed within the segment."""
-        cross_u = st[:, _CROSS_U]
-        counted = settled & (cross_u >= 0) & (cross_u <= 1)
-        st[:, _SIDE][settled] *= -1
-        cross_u[settled] = np.nan  # used up by this change of side
-        st[:, _OPP_MONO][settled] = np.nan
-        if not counted.any():
+        r, k = settled.nonzero()  # the few (track, line) pairs that settle: worked on as short vectors
+        side = -st[r, _SIDE, k]
+        cross_u = st[r, _CROSS_U, k]
+        st[r, _SIDE, k] = side
+        st[r[:, None], _USED_UP, k[:, None]] = np.nan  # the crossing is used up by this change of side
+        counted = (cross_u >= 0) & (cross_u <= 1)
+        if not np.count_nonzero(counted):
             return []
-        r, k = counted.nonzero()
-        direction = np.where(st[r, _SIDE, k] > 0, IN, OUT)
-        cls = np.minimum(classes[r], self.num_classes)
-        np.add.at(self.counts, (k, direction, cls), 1)
-        cross_ts = st[r, _CROSS_TS, k]
-        return [  # the rare crossings only
-            SceneEvent(
-                "line_cross", int(ids[i]), int(classes[i]), self.names[j], t, "in" if dr == IN else "out"
+        if np.count_nonzero(counted) < counted.size:
+            r, k, side = r[counted], k[counted], side[counted]
+        events = []
+        for i, j, in_side, t in zip(
+            r.tolist(), k.tolist(), (side > 0).tolist(), st[r, _CROSS_TS, k].tolist(), strict=True
+        ):
+            # one step per crossing (an output event), not per track or line
+            cls = int(classes[i])
+            self.counts[j, IN if in_side else OUT, min(cls, self.num_classes)] += 1
+            events.append(
+                SceneEvent("line_cross", int(ids[i]), cls, self.names[j], t, "in" if in_side else "out")
             )
-            for i, j, dr, t in zip(r.tolist(), k.tolist(), direction.tolist(), cross_ts.tolist(), strict=True)
-        ]
+        return events
 
     def _grow(self, rows: int) -> None:
         fresh = np.full((1, _K, len(self.rules)), np.nan)

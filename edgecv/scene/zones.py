@@ -4,10 +4,11 @@ Membership is one lookup in a label raster drawn once per camera: every pixel ho
 covering it (one layer per anchor kind in use, each holding only its zones' bits), so all tracks x all zones
 cost one matrix product (every anchor of every box), one gather and an OR, whatever the polygons.
 
-State per track is kept as bitmasks too (inside, a debounce timer running, loitered) plus the time of its
-next due event: a frame where no track's raw membership differs from its debounced one, no timer runs and no
-loiter is due costs a handful of integer ops on ``[tracks]``. Only the tracks where something changed are
-expanded to ``[tracks, zones]`` booleans and timed: no Python loop per object or per zone.
+State per track is kept as bitmasks too (inside, a debounce timer running) plus the time it next needs a
+look: a frame where no track's raw membership starts or stops differing from its debounced one and no timer
+or loiter is due costs a handful of integer ops on ``[tracks]``. Otherwise the frame's tracks are expanded to
+``[tracks, zones]`` booleans and timed against due times (when a debounce timer flips the state, when a stay
+turns into a loiter): no Python loop per object or per zone.
 """
 
 from __future__ import annotations
@@ -99,28 +100,32 @@ class Zones:
         self._any_min_score = bool((self._min_score > 0).any())
         self._inertia = np.array([r.inertia_s for r in rules], np.float64) - SAME_TIME_S
         self._loiter = np.array([np.inf if r.loiter_s is None else r.loiter_s for r in rules]) - SAME_TIME_S
+        self._loiter_after = self._loiter - self._inertia  # a stay begins when the entry's timer started
         self.table = TrackRows()
-        # Per track: bitmasks (inside, a timer running, loitered) and when it next needs a look (inf: never).
+        # Per track: bitmasks (inside, a debounce timer running).
         self.inside = np.zeros(0, self.raster.dtype)
         self.timing = np.zeros(0, self.raster.dtype)
-        self.loitered = np.zeros(0, self.raster.dtype)
-        self.due = np.zeros(0)
-        # Per track and zone, read only for the tracks where something happens.
-        self.pending = np.zeros(
-            (0, n)
-        )  # mono when the raw state began to differ from inside; nan: it does not
-        self.since = np.zeros((0, n))  # mono of the first raw-inside frame of the current stay
-        self.label = np.zeros((0, n), np.int32)  # the class the track had when it entered
+        # Per track and zone, read on frames where something happens: when a running debounce timer flips the
+        # state (inf: none runs) and when a stay inside turns into a loiter (inf: not inside, loiter fired, or
+        # no loiter_s); and the class it entered as.
+        self.flip_at = np.zeros((0, n))
+        self.loiter_at = np.zeros((0, n))
+        # The earliest of those due times over the tracks of the last frame that was looked at: while the same
+        # tracks are seen (the table hands out the same rows) and nothing differs anew, nothing happens before.
+        self._seen: np.ndarray | None = None
+        self._next_due = -np.inf
+        self.label = np.zeros((0, n), np.int32)
         self.entered = np.zeros((n, num_classes + 1), np.int64)  # entries per zone and class, for summaries
         self._boxes = np.ones((64, 5))  # [x1, y1, x2, y2, 1] rows, reused frame to frame
 
     def _pack(self, flags: np.ndarray) -> np.ndarray:
-        """``bool[..., zones]`` to bitmasks."""
-        return (flags.astype(self.raster.dtype) << self._bits).sum(axis=-1, dtype=self.raster.dtype)
+        """``bool[..., zones]`` to bitmasks (a product with the bit weights: one call)."""
+        packed: np.ndarray = flags @ self._weights
+        return packed
 
     def flags(self, bits: np.ndarray) -> np.ndarray:
         """Bitmasks to ``bool[..., zones]`` (e.g. the membership :meth:`update` returns)."""
-        return ((bits[..., None] >> self._bits) & 1).astype(bool)
+        return np.bitwise_and(bits[..., None], self._weights).astype(bool)
 
     def raw_bits(self, boxes: np.ndarray) -> np.ndarray:
         """Bitmask per box of the zones its anchor (each zone's own kind) lies in, before debouncing."""
@@ -130,7 +135,7 @@ class Zones:
         buf = self._boxes[:n]
         buf[:, :4] = boxes
         xy = buf @ self._anchor_w  # [n, 2A]: x of every anchor kind, then y
-        np.clip(xy, 0, self._hi, out=xy)
+        np.minimum(np.maximum(xy, 0, out=xy), self._hi, out=xy)  # np.clip costs several times more
         idx = xy.astype(np.intp)
         na = self._offsets.size
         flat = idx[:, :na] + idx[:, na:] * self._flat[na:] + self._offsets
@@ -149,98 +154,102 @@ class Zones:
         Returns each detection's debounced membership as a bitmask (bit z: zone z; 0 for detections without a
         confirmed track; :meth:`flags` expands it) and the frame's events: exits, then entries, then loiters.
         """
-        member = np.zeros(len(detections), self.raster.dtype)
         if detections.track_ids is None or not self.rules:
-            return member, []
+            return np.zeros(len(detections), self.raster.dtype), []
         tracked = detections.track_ids >= 0
-        every = bool(tracked.all())
-        dets = detections if every else detections[tracked]
-        if not len(dets):
-            return member, []
-        ids = dets.track_ids
-        assert ids is not None  # selected from tracked detections
-        inside, events = self.step(self.table.add(ids), dets, mono, ts)
-        if every:
-            return inside, events
-        member[tracked] = inside
-        return member, events
+        if np.count_nonzero(tracked) == tracked.size:
+            if not tracked.size:
+                return np.zeros(0, self.raster.dtype), []
+            return self.step(self.table.add(detections.track_ids), detections, mono, ts)
+        member = np.zeros(len(detections), self.raster.dtype)
+        dets = detections[tracked]
+        if len(dets):
+            member[tracked], events = self.step(self.table.add(ids_of(dets)), dets, mono, ts)
+            return member, events
+        return member, []
 
     def step(
         self, rows: np.ndarray, dets: Detections, mono: float, ts: float
     ) -> tuple[np.ndarray, list[SceneEvent]]:
-        """:meth:`update` for detections of confirmed tracks whose state rows (in ``self.table``) are known."""
+        """:meth:`update` for detections of confirmed tracks whose state rows (in ``self.table``) are known.
+
+        ``rows`` is read only (the table may hand the same array out again)."""
         if self.inside.shape[0] < len(self.table):
             self._grow(len(self.table))
         raw = self.raw_bits(dets.boxes)
         if not self._every_class:
             raw &= self._allowed_bits[np.minimum(dets.class_ids, self.num_classes)]
-        inside = self.inside[rows]
+        inside = self.inside.take(rows)
         differs = raw ^ inside
         if self._any_min_score:
             # A score under the zone's min_score is no evidence either way: the state and its timer stay.
             differs &= self._pack(dets.scores[:, None] >= self._min_score)
-        hot = (differs | self.timing[rows]).astype(bool)
-        hot |= self.due[rows] <= mono
-        if not hot.any():
+        # Something happens when the zones where a track's raw state differs from its debounced one are not
+        # exactly those whose timers run (a timer starts or is cancelled), when a timer or loiter is due, or
+        # when the frame's tracks are not the last frame's (a track seen again may have a timer due).
+        timing = self.timing.take(rows)
+        if rows is self._seen and mono < self._next_due and not np.count_nonzero(differs != timing):
             return inside, []  # the usual frame: nothing changed, nothing due
-        h = hot.nonzero()[0]
-        return self._change(rows, dets, raw, inside, h, mono, ts)
+        return self._change(rows, dets, differs, inside, mono, ts)
 
     def _change(
         self,
         rows: np.ndarray,
         dets: Detections,
-        raw_bits: np.ndarray,
-        inside_bits: np.ndarray,
-        h: np.ndarray,
+        differs_bits: np.ndarray,
+        inside: np.ndarray,
         mono: float,
         ts: float,
     ) -> tuple[np.ndarray, list[SceneEvent]]:
-        """The debounce and loiter timers of the tracks ``h`` (indices into ``rows``) where something happens."""
-        r = rows[h]
-        raw, inside = self.flags(raw_bits[h]), self.flags(inside_bits[h])
-        evidence = dets.scores[h, None] >= self._min_score
-        pending = self.pending[r]
-        differs = evidence & (raw != inside)
-        pending[evidence & ~differs] = np.nan
-        starts = differs & np.isnan(pending)
-        pending[starts] = mono
-        flip = differs & (mono - pending >= self._inertia)
-        entered = flip & ~inside
-        exited = flip & inside
-        since, loitered, label = self.since[r], self.flags(self.loitered[r]), self.label[r]
-        since[entered] = pending[entered]
-        loitered[exited] = False
-        inside ^= flip
-        pending[flip] = np.nan
-        label = np.where(entered, dets.class_ids[h, None], label)
-        loiter_at = since + self._loiter
-        loiters = inside & ~loitered & (mono >= loiter_at)
-        loitered |= loiters
-        # The next time this track needs a look without a raw change: a timer's end or a loiter.
-        # fmin skips nan: a zone without a timer (pending nan) or not inside and unloitered (nan) is never due.
-        running = ~np.isnan(pending)
-        loiter_at[~inside | loitered] = np.nan
-        self.due[r] = np.fmin(pending + self._inertia, loiter_at).min(
-            axis=1, initial=np.inf, where=running | ~np.isnan(loiter_at)
-        )
-        self.pending[r], self.since[r], self.label[r] = pending, since, label
-        packed = self._pack(np.stack([inside, running, loitered]))
-        self.inside[r], self.timing[r], self.loitered[r] = packed
-        packed = packed[0]
-        inside_bits = inside_bits.copy()
-        inside_bits[h] = packed
-        if not (flip.any() or loiters.any()):
-            return inside_bits, []  # timers ran on: no event this frame
-        ids = dets.track_ids
-        assert ids is not None  # only tracked detections reach the rules
-        ids = ids[h]
-        events = self._events(exited, ids, label, "zone_exit", ts)
-        events += self._events(entered, ids, label, "zone_enter", ts)
-        events += self._events(loiters, ids, label, "loiter", ts)
-        if entered.any():
-            np.add.at(self.entered, (entered.nonzero()[1], np.minimum(label[entered], self.num_classes)), 1)
-        return inside_bits, events
+        """The debounce and loiter timers of a frame where something happens (every track of the frame: on a
+        few dozen tracks a numpy call costs the same whatever its length, so subsetting would cost more)."""
+        differs = self.flags(differs_bits)
+        flip_at = self.flip_at.take(rows, axis=0)
+        loiter_at = self.loiter_at.take(rows, axis=0)
+        # A timer starts where the raw state begins to differ and runs on while it differs; where it agrees
+        # again the timer is cancelled, except where there was no evidence (a score under min_score).
+        np.minimum(flip_at, mono + self._inertia, out=flip_at, where=differs)
+        if self._any_min_score:
+            flip_at[~differs & (dets.scores[:, None] >= self._min_score)] = np.inf
+        else:
+            flip_at[~differs] = np.inf
+        flip = flip_at <= mono
+        flip &= differs
+        timing = differs_bits
+        events: list[SceneEvent] = []
+        if np.count_nonzero(flip):
+            flip_bits = self._pack(flip)
+            timing = differs_bits & ~flip_bits
+            was_inside = self.flags(inside)
+            entered = flip & ~was_inside
+            exited = flip & was_inside
+            inside = inside ^ flip_bits
+            self.inside[rows] = inside
+            label = np.where(entered, dets.class_ids[:, None], self.label.take(rows, axis=0))
+            self.label[rows] = label
+            # a stay begins when the raw state first said inside: when the entry's timer started
+            np.copyto(loiter_at, flip_at + self._loiter_after, where=entered)
+            loiter_at[exited] = np.inf
+            flip_at[flip] = np.inf
+            ids = ids_of(dets)
+            events = self._events(exited, ids, label, "zone_exit", ts)
+            r, z = entered.nonzero()
+            for i, j in zip(r.tolist(), z.tolist(), strict=True):  # one step per entry (an output event)
+                cls = int(label[i, j])
+                self.entered[j, min(cls, self.num_classes)] += 1
+                events.append(SceneEvent("zone_enter", int(ids[i]), cls, self.names[j], ts))
+        loiters = loiter_at <= mono
+        if np.count_nonzero(loiters):
+            loiter_at[loiters] = np.inf
+            events += self._events(loiters, ids_of(dets), self.label.take(rows, axis=0), "loiter", ts)
+        self.flip_at[rows] = flip_at
+        self.loiter_at[rows] = loiter_at
+        if self._any_min_score:
+            timing = self._pack(flip_at < np.inf)  # timers without evidence this frame run on
+        self.timing[rows] = timing
+        self._seen = rows
+        self._next_due = min(flip_at.min(), loiter_at.min())
+        return inside, events
 
     def end(self, track_ids: np.ndarray, ts: float) -> list[SceneEvent]:
         """Forget tracks the tracker ended; those inside a zone leave it (a clean exit: occupancy drops)."""
@@ -250,7 +259,7 @@ class Zones:
             self.flags(self.inside[rows]), self.table.ids[rows], self.label[rows], "zone_exit", ts
         )
         keep = self.table.remove(self.table.ids[rows])
-        for name in ("inside", "timing", "loitered", "due", "pending", "since", "label"):
+        for name in ("inside", "timing", "flip_at", "loiter_at", "label"):
             setattr(self, name, getattr(self, name)[keep])
         return events
 
@@ -265,10 +274,8 @@ class Zones:
     def _grow(self, rows: int) -> None:
         self.inside = grow(self.inside, rows, 0)
         self.timing = grow(self.timing, rows, 0)
-        self.loitered = grow(self.loitered, rows, 0)
-        self.due = grow(self.due, rows, np.inf)
-        self.pending = grow(self.pending, rows, np.nan)
-        self.since = grow(self.since, rows, np.nan)
+        self.flip_at = grow(self.flip_at, rows, np.inf)
+        self.loiter_at = grow(self.loiter_at, rows, np.inf)
         self.label = grow(self.label, rows, -1)
 
     def _events(
@@ -279,3 +286,8 @@ class Zones:
             SceneEvent(kind, int(ids[i]), int(label[i, j]), self.names[j], ts)
             for i, j in zip(r.tolist(), z.tolist(), strict=True)
         ]
+
+
+def ids_of(dets: Detections) -> np.ndarray:
+    assert dets.track_ids is not None  # only tracked detections reach the rules
+    return dets.track_ids
