@@ -192,15 +192,16 @@ class Lines:
         if np.count_nonzero(changed):
             # Where (along the segment) and when the path last changed sides: the crossing that a change of
             # counted side will be judged by. u is linear along the path, so interpolating it is exact.
-            ls, lu = last_s[changed], st[:, _LAST_U][changed]
-            t = ls / (ls - s[changed])
-            st[:, _CROSS_U][changed] = lu + t * (u[changed] - lu)
-            when = np.full(t.shape, ts)
-            if began is not None:
+            r, k = changed.nonzero()
+            ls, lu = last_s[r, k], st[r, _LAST_U, k]
+            t = ls / (ls - s[r, k])
+            st[r, _CROSS_U, k] = lu + t * (u[r, k] - lu)
+            if began is None:
+                st[r, _CROSS_TS, k] = ts
+            else:
                 # a step from where the track began: it crossed in between, at the same fraction of the time
-                b = np.broadcast_to(began[:, None], s.shape)[changed]
-                when = np.where(np.isnan(b), ts, b + t * (ts - b))
-            st[:, _CROSS_TS][changed] = when
+                b = began[r]
+                st[r, _CROSS_TS, k] = np.where(np.isnan(b), ts, b + t * (ts - b))
         d = s * side  # < 0: the anchor is on the other side of the counted one
         opposite = d < 0
         events: list[SceneEvent] = []

@@ -81,11 +81,16 @@ class Zones:
         # own layers (flat offsets) and the OR of the results is its raw membership of every zone.
         anchor_bits = [sum(1 << z for z, r in enumerate(rules) if r.anchor == a) for a in used]
         self._layers = np.stack([self.raster & dtype(b) for b in anchor_bits]).reshape(-1)
-        self._anchor_w = anchor_weights(used)
         na = len(used)
-        self._hi = np.array([width - 1] * na + [height - 1] * na, np.float64)
-        self._offsets = np.arange(na, dtype=np.intp) * (width * height)
-        self._flat = np.array([1] * na + [width] * na, np.intp)  # x + width * y, per anchor column
+        # [x1, y1, x2, y2, 1] @ anchor_w: every anchor's x, then y, then a constant 1; clipped to the frame and
+        # floored, @ flat gives each anchor's offset in its own layer (x + width * y + layer * width * height).
+        self._anchor_w = np.concatenate([anchor_weights(used), np.eye(5)[:, 4:]], axis=1)
+        self._hi = np.array([width - 1] * na + [height - 1] * na + [1], np.float64)
+        self._flat = np.zeros((2 * na + 1, na), np.intp)
+        self._flat[np.arange(na), np.arange(na)] = 1
+        self._flat[na + np.arange(na), np.arange(na)] = width
+        self._flat[2 * na] = np.arange(na) * (width * height)
+        self._ones = np.ones(na, self.raster.dtype)  # the layers' bits are disjoint: their sum is their OR
         # allowed[c]: the zones class c may be in; the last entry stands for every class id past the labels.
         self.num_classes = num_classes
         allowed = np.ones((num_classes + 1, n), bool)
@@ -108,8 +113,9 @@ class Zones:
         # Per track and zone, read on frames where something happens: when a running debounce timer flips the
         # state (inf: none runs) and when a stay inside turns into a loiter (inf: not inside, loiter fired, or
         # no loiter_s); and the class it entered as.
-        self.flip_at = np.zeros((0, n))
-        self.loiter_at = np.zeros((0, n))
+        self.timers = np.zeros(
+            (0, 2 * n)
+        )  # [flip at per zone, then loiter at per zone]: one gather, one store
         # The earliest of those due times over the tracks of the last frame that was looked at: while the same
         # tracks are seen (the table hands out the same rows) and nothing differs anew, nothing happens before.
         self._seen: np.ndarray | None = None
@@ -134,13 +140,11 @@ class Zones:
             self._boxes = np.ones((2 * n, 5))
         buf = self._boxes[:n]
         buf[:, :4] = boxes
-        xy = buf @ self._anchor_w  # [n, 2A]: x of every anchor kind, then y
+        xy = buf @ self._anchor_w  # [n, 2A + 1]: x of every anchor kind, then y, then 1
         np.minimum(np.maximum(xy, 0, out=xy), self._hi, out=xy)  # np.clip costs several times more
-        idx = xy.astype(np.intp)
-        na = self._offsets.size
-        flat = idx[:, :na] + idx[:, na:] * self._flat[na:] + self._offsets
-        hits = self._layers.take(flat)
-        return hits[:, 0] if na == 1 else np.bitwise_or.reduce(hits, axis=1)
+        hits = self._layers.take(xy.astype(np.intp) @ self._flat)
+        raw: np.ndarray = hits @ self._ones
+        return raw
 
     def contains(self, detections: Detections) -> np.ndarray:
         """``bool[N, zones]``: each box's anchor (the zone's own anchor kind) lies in each zone, raw."""
@@ -204,8 +208,9 @@ class Zones:
         """The debounce and loiter timers of a frame where something happens (every track of the frame: on a
         few dozen tracks a numpy call costs the same whatever its length, so subsetting would cost more)."""
         differs = self.flags(differs_bits)
-        flip_at = self.flip_at.take(rows, axis=0)
-        loiter_at = self.loiter_at.take(rows, axis=0)
+        n_zones = len(self.rules)
+        timers = self.timers.take(rows, axis=0)
+        flip_at, loiter_at = timers[:, :n_zones], timers[:, n_zones:]
         # A timer starts where the raw state begins to differ and runs on while it differs; where it agrees
         # again the timer is cancelled, except where there was no evidence (a score under min_score).
         np.minimum(flip_at, mono + self._inertia, out=flip_at, where=differs)
@@ -242,13 +247,12 @@ class Zones:
         if np.count_nonzero(loiters):
             loiter_at[loiters] = np.inf
             events += self._events(loiters, ids_of(dets), self.label.take(rows, axis=0), "loiter", ts)
-        self.flip_at[rows] = flip_at
-        self.loiter_at[rows] = loiter_at
+        self.timers[rows] = timers
         if self._any_min_score:
             timing = self._pack(flip_at < np.inf)  # timers without evidence this frame run on
         self.timing[rows] = timing
         self._seen = rows
-        self._next_due = min(flip_at.min(), loiter_at.min())
+        self._next_due = timers.min()
         return inside, events
 
     def end(self, track_ids: np.ndarray, ts: float) -> list[SceneEvent]:
@@ -259,7 +263,7 @@ class Zones:
             self.flags(self.inside[rows]), self.table.ids[rows], self.label[rows], "zone_exit", ts
         )
         keep = self.table.remove(self.table.ids[rows])
-        for name in ("inside", "timing", "flip_at", "loiter_at", "label"):
+        for name in ("inside", "timing", "timers", "label"):
             setattr(self, name, getattr(self, name)[keep])
         return events
 
@@ -274,8 +278,7 @@ class Zones:
     def _grow(self, rows: int) -> None:
         self.inside = grow(self.inside, rows, 0)
         self.timing = grow(self.timing, rows, 0)
-        self.flip_at = grow(self.flip_at, rows, np.inf)
-        self.loiter_at = grow(self.loiter_at, rows, np.inf)
+        self.timers = grow(self.timers, rows, np.inf)
         self.label = grow(self.label, rows, -1)
 
     def _events(
