@@ -240,3 +240,14 @@ def test_shallow_crossing_ended_by_the_tracker_counts_once() -> None:
     # feet 3 px past the line (inside the 6 px band), then the person is gone: the track's end counts it
     lines, events = _walk_through_tracker([300, 280, 260, 245, 237], [0.9] * 5)
     assert [e.direction for e in events] == ["in"] and lines.counts.sum() == 1
+
+
+def test_shallow_crossing_settles_after_half_a_second_not_before() -> None:
+    # 3 px over the line (inside the 6 px band) from 0.2 s: still nothing at 0.6 s, counted at 0.7 s
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 270, 237, 237, 237, 237, 237]) == []
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = []
+    for k, x in enumerate([300, 270, 237, 237, 237, 237, 237, 237]):
+        events += lines.update(tracked([person(x, 200)], [1]), ts=k / 10)
+    assert [(e.direction, e.ts) for e in events] == [("in", 0.2)]  # stamped when the path crossed
