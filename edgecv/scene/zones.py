@@ -106,6 +106,8 @@ class Zones:
         self._inertia = np.array([r.inertia_s for r in rules], np.float64) - SAME_TIME_S
         self._loiter = np.array([np.inf if r.loiter_s is None else r.loiter_s for r in rules]) - SAME_TIME_S
         self._loiter_after = self._loiter - self._inertia  # a stay begins when the entry's timer started
+        self._no_zero_inertia = bool((self._inertia > 0).all())
+        self._min_inertia = float(self._inertia.min(initial=np.inf))
         self.table = TrackRows()
         # Per track: bitmasks (inside, a debounce timer running).
         self.inside = np.zeros(0, self.raster.dtype)
@@ -192,9 +194,24 @@ class Zones:
         # exactly those whose timers run (a timer starts or is cancelled), when a timer or loiter is due, or
         # when the frame's tracks are not the last frame's (a track seen again may have a timer due).
         timing = self.timing.take(rows)
-        if rows is self._seen and mono < self._next_due and not np.count_nonzero(differs != timing):
+        quiet = rows is self._seen and mono < self._next_due  # the same tracks, nothing due
+        if quiet and not np.count_nonzero(differs != timing):
             return inside, []  # the usual frame: nothing changed, nothing due
+        if quiet and self._no_zero_inertia and not self._any_min_score:
+            self._start_or_cancel(rows, differs, mono)
+            return inside, []
         return self._change(rows, dets, differs, inside, mono, ts)
+
+    def _start_or_cancel(self, rows: np.ndarray, differs_bits: np.ndarray, mono: float) -> None:
+        """Timers start where the raw state began to differ and stop where it agrees again; nothing is due
+        (and no timer that starts now can be, its inertia being > 0): no flip, no loiter, no event."""
+        differs = self.flags(differs_bits)
+        flip_at = self.timers.take(rows, axis=0)[:, : len(self.rules)]
+        np.minimum(flip_at, mono + self._inertia, out=flip_at, where=differs)
+        flip_at[~differs] = np.inf
+        self.timers[rows, : len(self.rules)] = flip_at
+        self.timing[rows] = differs_bits
+        self._next_due = min(self._next_due, mono + self._min_inertia)  # early at worst: a look, no event
 
     def _change(
         self,
