@@ -45,9 +45,10 @@ Origins = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 # standing on a line with a jittering box is not counted while their feet stay less than 0.5 s across.
 SETTLE_S = 0.5
 _SETTLED_AFTER = SETTLE_S - SAME_TIME_S  # frames exactly SETTLE_S apart count, whatever the rounding
-# Columns of the per-track state, one [rows, K, lines] array so that a frame gathers and stores it once.
+# Fields of the per-track state, one [K, rows, lines] array: a frame gathers and stores it once, and each
+# field's [tracks, lines] block is contiguous (numpy runs an op on it as one loop, not one per track).
 _SIDE, _LAST_S, _LAST_U, _CROSS_U, _CROSS_TS, _OPP_MONO, _K = range(7)
-_USED_UP = np.array([[_CROSS_U, _OPP_MONO]])  # what a change of counted side resets
+_USED_UP = np.array([[_CROSS_U], [_OPP_MONO]])  # what a change of counted side resets
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Lines:
                 self._allowed[[c for c in rule.class_ids if c < num_classes], k] = True
         self._every_class = bool(self._allowed.all())  # the usual case: no per-class masking per frame
         self.table = TrackRows()
-        self.state = np.zeros((0, _K, n))
+        self.state = np.zeros((_K, 0, n))
         self.label = np.zeros(0, np.int32)  # each track's class at its last observation
         self.counts = np.zeros((n, 2, num_classes + 1), np.int64)  # [line, in/out, class]
         self._boxes = np.ones((64, 5))  # [x1, y1, x2, y2, 1] rows, reused frame to frame
@@ -117,7 +118,7 @@ class Lines:
     @property
     def side(self) -> np.ndarray:
         """``int8[rows, lines]``: each track's counted side, +1 in, -1 out, 0 not yet observed."""
-        return self.state[:, _SIDE].astype(np.int8)
+        return self.state[_SIDE].astype(np.int8)
 
     def update(
         self, detections: Detections, ts: float, mono: float | None = None, origins: Origins | None = None
@@ -148,7 +149,7 @@ class Lines:
 
         ``rows`` is read only (the table may hand the same array out again)."""
         n, n_lines = len(dets), len(self.rules)
-        grew = self.state.shape[0] < len(self.table)
+        grew = self.state.shape[1] < len(self.table)
         if grew:
             self._grow(len(self.table))
         if n > self._boxes.shape[0]:
@@ -157,13 +158,13 @@ class Lines:
         buf[:, :4] = dets.boxes
         su = buf @ self._w  # [n, 3L]: signed distance, position along the segment, margin band
         s, u = su[:, :n_lines], su[:, n_lines : 2 * n_lines]
-        st = self.state.take(rows, axis=0)  # [n, K, L], a copy: stored back once at the end
-        side, last_s = st[:, _SIDE], st[:, _LAST_S]
+        st = self.state.take(rows, axis=1)  # [K, n, L], a copy: stored back once at the end
+        side, last_s = st[_SIDE], st[_LAST_S]
         if not self._every_class:
             # Other classes are not observed by the line at all: their state stays as it was.
             seen = self._allowed[np.minimum(dets.class_ids, self.num_classes)]
             s = np.where(seen, s, last_s)
-            u = np.where(seen, u, st[:, _LAST_U])
+            u = np.where(seen, u, st[_LAST_U])
             su = np.concatenate([s, u, su[:, 2 * n_lines :]], axis=1)
             grew = True  # a track may be observed by a line for the first time on any frame
         began = None  # when the tracks seen for the first time began, where the tracker says
@@ -187,38 +188,38 @@ class Lines:
                     began[fresh[known]] = first_ts[known]
             side[new] = np.where(s0[new] > 0, 1.0, -1.0)
             last_s[new] = s0[new]
-            st[:, _LAST_U][new] = u0[new]
+            st[_LAST_U][new] = u0[new]
         changed = (s > 0) != (last_s > 0)
         if np.count_nonzero(changed):
             # Where (along the segment) and when the path last changed sides: the crossing that a change of
             # counted side will be judged by. u is linear along the path, so interpolating it is exact.
             r, k = changed.nonzero()
-            ls, lu = last_s[r, k], st[r, _LAST_U, k]
+            ls, lu = last_s[r, k], st[_LAST_U, r, k]
             t = ls / (ls - s[r, k])
-            st[r, _CROSS_U, k] = lu + t * (u[r, k] - lu)
+            st[_CROSS_U, r, k] = lu + t * (u[r, k] - lu)
             if began is None:
-                st[r, _CROSS_TS, k] = ts
+                st[_CROSS_TS, r, k] = ts
             else:
                 # a step from where the track began: it crossed in between, at the same fraction of the time
                 b = began[r]
-                st[r, _CROSS_TS, k] = np.where(np.isnan(b), ts, b + t * (ts - b))
+                st[_CROSS_TS, r, k] = np.where(np.isnan(b), ts, b + t * (ts - b))
         d = s * side  # < 0: the anchor is on the other side of the counted one
         opposite = d < 0
         events: list[SceneEvent] = []
         if np.count_nonzero(opposite):
             # Settling: past the margin band (at least 1 px), or over the line (however shallow) for
             # SETTLE_S. opp_mono: when the current stay on the other side began (nan: not over the line).
-            opp_mono = np.where(opposite, np.fmin(st[:, _OPP_MONO], mono), np.nan)
-            st[:, _OPP_MONO] = opp_mono
+            opp_mono = np.where(opposite, np.fmin(st[_OPP_MONO], mono), np.nan)
+            st[_OPP_MONO] = opp_mono
             d += np.maximum(su[:, 2 * n_lines :], 1.0)
             settled = (d <= 0) | (opp_mono <= mono - _SETTLED_AFTER)
             if np.count_nonzero(settled):
                 events = self._settle(st, settled, ids_of(dets), dets.class_ids)
         else:
-            st[:, _OPP_MONO] = np.nan
-        # the last observation, distance then position (adjacent columns of the state, as in su)
-        st[:, _LAST_S : _LAST_U + 1] = su[:, : 2 * n_lines].reshape(n, 2, n_lines)
-        self.state[rows] = st
+            st[_OPP_MONO] = np.nan
+        st[_LAST_S] = s  # the last observation
+        st[_LAST_U] = u
+        self.state[:, rows] = st
         self.label[rows] = dets.class_ids
         return events
 
@@ -229,12 +230,12 @@ class Lines:
         rows = rows[rows >= 0]
         events: list[SceneEvent] = []
         if rows.size:
-            st = self.state[rows]
-            settled = st[:, _LAST_S] * st[:, _SIDE] < 0
+            st = self.state[:, rows]
+            settled = st[_LAST_S] * st[_SIDE] < 0
             if np.count_nonzero(settled):
                 events = self._settle(st, settled, self.table.ids[rows], self.label[rows])
         keep = self.table.remove(self.table.ids[rows])
-        self.state, self.label = self.state[keep], self.label[keep]
+        self.state, self.label = self.state[:, keep], self.label[keep]
         return events
 
     def _settle(
@@ -242,10 +243,10 @@ class Lines:
     ) -> list[SceneEvent]:
         """Change the counted side where ``settled``; count those whose path crossed within the segment."""
         r, k = settled.nonzero()  # the few (track, line) pairs that settle: worked on as short vectors
-        side = -st[r, _SIDE, k]
-        cross_u = st[r, _CROSS_U, k]
-        st[r, _SIDE, k] = side
-        st[r[:, None], _USED_UP, k[:, None]] = np.nan  # the crossing is used up by this change of side
+        side = -st[_SIDE, r, k]
+        cross_u = st[_CROSS_U, r, k]
+        st[_SIDE, r, k] = side
+        st[_USED_UP, r, k] = np.nan  # the crossing is used up by this change of side
         counted = (cross_u >= 0) & (cross_u <= 1)
         if not np.count_nonzero(counted):
             return []
@@ -253,7 +254,7 @@ class Lines:
             r, k, side = r[counted], k[counted], side[counted]
         events = []
         for i, j, in_side, t in zip(
-            r.tolist(), k.tolist(), (side > 0).tolist(), st[r, _CROSS_TS, k].tolist(), strict=True
+            r.tolist(), k.tolist(), (side > 0).tolist(), st[_CROSS_TS, r, k].tolist(), strict=True
         ):
             # one step per crossing (an output event), not per track or line
             cls = int(classes[i])
@@ -264,10 +265,9 @@ class Lines:
         return events
 
     def _grow(self, rows: int) -> None:
-        fresh = np.full((1, _K, len(self.rules)), np.nan)
-        fresh[:, _SIDE] = 0
-        extra = rows - self.state.shape[0]
-        self.state = np.concatenate([self.state, np.repeat(fresh, extra, axis=0)])
+        fresh = np.full((_K, rows - self.state.shape[1], len(self.rules)), np.nan)
+        fresh[_SIDE] = 0
+        self.state = np.concatenate([self.state, fresh], axis=1)
         self.label = grow(self.label, rows, -1)
 
 

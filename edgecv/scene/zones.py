@@ -115,9 +115,8 @@ class Zones:
         # Per track and zone, read on frames where something happens: when a running debounce timer flips the
         # state (inf: none runs) and when a stay inside turns into a loiter (inf: not inside, loiter fired, or
         # no loiter_s); and the class it entered as.
-        self.timers = np.zeros(
-            (0, 2 * n)
-        )  # [flip at per zone, then loiter at per zone]: one gather, one store
+        self.flip_at = np.zeros((0, n))
+        self.loiter_at = np.zeros((0, n))
         # The earliest of those due times over the tracks of the last frame that was looked at: while the same
         # tracks are seen (the table hands out the same rows) and nothing differs anew, nothing happens before.
         self._seen: np.ndarray | None = None
@@ -206,10 +205,9 @@ class Zones:
         """Timers start where the raw state began to differ and stop where it agrees again; nothing is due
         (and no timer that starts now can be, its inertia being > 0): no flip, no loiter, no event."""
         differs = self.flags(differs_bits)
-        flip_at = self.timers.take(rows, axis=0)[:, : len(self.rules)]
-        np.minimum(flip_at, mono + self._inertia, out=flip_at, where=differs)
+        flip_at = np.minimum(self.flip_at.take(rows, axis=0), mono + self._inertia)
         flip_at[~differs] = np.inf
-        self.timers[rows, : len(self.rules)] = flip_at
+        self.flip_at[rows] = flip_at
         self.timing[rows] = differs_bits
         self._next_due = min(self._next_due, mono + self._min_inertia)  # early at worst: a look, no event
 
@@ -225,15 +223,16 @@ class Zones:
         """The debounce and loiter timers of a frame where something happens (every track of the frame: on a
         few dozen tracks a numpy call costs the same whatever its length, so subsetting would cost more)."""
         differs = self.flags(differs_bits)
-        n_zones = len(self.rules)
-        timers = self.timers.take(rows, axis=0)
-        flip_at, loiter_at = timers[:, :n_zones], timers[:, n_zones:]
+        flip_at = self.flip_at.take(rows, axis=0)
+        loiter_at = self.loiter_at.take(rows, axis=0)
         # A timer starts where the raw state begins to differ and runs on while it differs; where it agrees
         # again the timer is cancelled, except where there was no evidence (a score under min_score).
-        np.minimum(flip_at, mono + self._inertia, out=flip_at, where=differs)
+        # (ufuncs' where= argument costs several plain calls: masks are applied by indexing instead)
         if self._any_min_score:
+            flip_at = np.where(differs, np.minimum(flip_at, mono + self._inertia), flip_at)
             flip_at[~differs & (dets.scores[:, None] >= self._min_score)] = np.inf
         else:
+            flip_at = np.minimum(flip_at, mono + self._inertia)
             flip_at[~differs] = np.inf
         flip = flip_at <= mono
         flip &= differs
@@ -250,7 +249,7 @@ class Zones:
             label = np.where(entered, dets.class_ids[:, None], self.label.take(rows, axis=0))
             self.label[rows] = label
             # a stay begins when the raw state first said inside: when the entry's timer started
-            np.copyto(loiter_at, flip_at + self._loiter_after, where=entered)
+            loiter_at = np.where(entered, flip_at + self._loiter_after, loiter_at)
             loiter_at[exited] = np.inf
             flip_at[flip] = np.inf
             ids = ids_of(dets)
@@ -264,12 +263,13 @@ class Zones:
         if np.count_nonzero(loiters):
             loiter_at[loiters] = np.inf
             events += self._events(loiters, ids_of(dets), self.label.take(rows, axis=0), "loiter", ts)
-        self.timers[rows] = timers
+        self.flip_at[rows] = flip_at
+        self.loiter_at[rows] = loiter_at
         if self._any_min_score:
             timing = self._pack(flip_at < np.inf)  # timers without evidence this frame run on
         self.timing[rows] = timing
         self._seen = rows
-        self._next_due = timers.min()
+        self._next_due = min(flip_at.min(), loiter_at.min())
         return inside, events
 
     def end(self, track_ids: np.ndarray, ts: float) -> list[SceneEvent]:
@@ -280,7 +280,7 @@ class Zones:
             self.flags(self.inside[rows]), self.table.ids[rows], self.label[rows], "zone_exit", ts
         )
         keep = self.table.remove(self.table.ids[rows])
-        for name in ("inside", "timing", "timers", "label"):
+        for name in ("inside", "timing", "flip_at", "loiter_at", "label"):
             setattr(self, name, getattr(self, name)[keep])
         return events
 
@@ -295,7 +295,8 @@ class Zones:
     def _grow(self, rows: int) -> None:
         self.inside = grow(self.inside, rows, 0)
         self.timing = grow(self.timing, rows, 0)
-        self.timers = grow(self.timers, rows, np.inf)
+        self.flip_at = grow(self.flip_at, rows, np.inf)
+        self.loiter_at = grow(self.loiter_at, rows, np.inf)
         self.label = grow(self.label, rows, -1)
 
     def _events(
