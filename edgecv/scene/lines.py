@@ -48,7 +48,7 @@ _SETTLED_AFTER = SETTLE_S - SAME_TIME_S  # frames exactly SETTLE_S apart count, 
 # Fields of the per-track state, one [K, rows, lines] array: a frame gathers and stores it once, and each
 # field's [tracks, lines] block is contiguous (numpy runs an op on it as one loop, not one per track).
 _SIDE, _LAST_S, _LAST_U, _CROSS_U, _CROSS_TS, _OPP_MONO, _K = range(7)
-_USED_UP = np.array([[_CROSS_U], [_OPP_MONO]])  # what a change of counted side resets
+_USED_UP = np.array([[_CROSS_U], [_OPP_MONO]])  # what a change of counted side resets (flat[_USED_UP, i])
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,8 @@ class Lines:
         buf = self._boxes[:n]
         buf[:, :4] = dets.boxes
         su = buf @ self._w  # [n, 3L]: signed distance, position along the segment, margin band
-        s, u = su[:, :n_lines], su[:, n_lines : 2 * n_lines]
+        # contiguous copies: every op on them below runs as one loop (a strided view runs one per track)
+        s, u = su[:, :n_lines].copy(), su[:, n_lines : 2 * n_lines].copy()
         st = self.state.take(rows, axis=1)  # [K, n, L], a copy: stored back once at the end
         side, last_s = st[_SIDE], st[_LAST_S]
         if not self._every_class:
@@ -193,16 +194,17 @@ class Lines:
         if np.count_nonzero(changed):
             # Where (along the segment) and when the path last changed sides: the crossing that a change of
             # counted side will be judged by. u is linear along the path, so interpolating it is exact.
-            r, k = changed.nonzero()
-            ls, lu = last_s[r, k], st[_LAST_U, r, k]
-            t = ls / (ls - s[r, k])
-            st[_CROSS_U, r, k] = lu + t * (u[r, k] - lu)
+            i = np.flatnonzero(changed)  # flat indices into [tracks, lines] blocks: 1-D takes and puts
+            flat = st.reshape(_K, -1)  # a view: st is a fresh C-contiguous array
+            ls, lu = flat[_LAST_S].take(i), flat[_LAST_U].take(i)
+            t = ls / (ls - s.take(i))
+            flat[_CROSS_U, i] = lu + t * (u.take(i) - lu)
             if began is None:
-                st[_CROSS_TS, r, k] = ts
+                flat[_CROSS_TS, i] = ts
             else:
                 # a step from where the track began: it crossed in between, at the same fraction of the time
-                b = began[r]
-                st[_CROSS_TS, r, k] = np.where(np.isnan(b), ts, b + t * (ts - b))
+                b = began.take(i // n_lines)
+                flat[_CROSS_TS, i] = np.where(np.isnan(b), ts, b + t * (ts - b))
         d = s * side  # < 0: the anchor is on the other side of the counted one
         opposite = d < 0
         events: list[SceneEvent] = []
@@ -241,26 +243,30 @@ class Lines:
     def _settle(
         self, st: np.ndarray, settled: np.ndarray, ids: np.ndarray, classes: np.ndarray
     ) -> list[SceneEvent]:
-        """Change the counted side where ``settled``; count those whose path crossed within the segment."""
-        r, k = settled.nonzero()  # the few (track, line) pairs that settle: worked on as short vectors
-        side = -st[_SIDE, r, k]
-        cross_u = st[_CROSS_U, r, k]
-        st[_SIDE, r, k] = side
-        st[_USED_UP, r, k] = np.nan  # the crossing is used up by this change of side
+        """Change the counted side where ``settled``; count those whose path crossed within the segment.
+
+        ``st`` is a fresh C-contiguous ``[K, tracks, lines]`` copy (viewed flat here, written through)."""
+        i = np.flatnonzero(settled)  # the few (track, line) pairs that settle: worked on as short vectors
+        flat = st.reshape(_K, -1)
+        side = -flat[_SIDE].take(i)
+        cross_u = flat[_CROSS_U].take(i)
+        flat[_SIDE, i] = side
+        flat[_USED_UP, i] = np.nan  # the crossing is used up by this change of side
         counted = (cross_u >= 0) & (cross_u <= 1)
         if not np.count_nonzero(counted):
             return []
         if np.count_nonzero(counted) < counted.size:
-            r, k, side = r[counted], k[counted], side[counted]
+            i, side = i[counted], side[counted]
+        r, k = np.divmod(i, st.shape[2])
         events = []
-        for i, j, in_side, t in zip(
-            r.tolist(), k.tolist(), (side > 0).tolist(), st[_CROSS_TS, r, k].tolist(), strict=True
+        for a, j, in_side, t in zip(
+            r.tolist(), k.tolist(), (side > 0).tolist(), flat[_CROSS_TS].take(i).tolist(), strict=True
         ):
             # one step per crossing (an output event), not per track or line
-            cls = int(classes[i])
+            cls = int(classes[a])
             self.counts[j, IN if in_side else OUT, min(cls, self.num_classes)] += 1
             events.append(
-                SceneEvent("line_cross", int(ids[i]), cls, self.names[j], t, "in" if in_side else "out")
+                SceneEvent("line_cross", int(ids[a]), cls, self.names[j], t, "in" if in_side else "out")
             )
         return events
 
