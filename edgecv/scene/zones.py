@@ -143,8 +143,8 @@ class Zones:
         buf[:, :4] = boxes
         xy = buf @ self._anchor_w  # [n, 2A + 1]: x of every anchor kind, then y, then 1
         np.minimum(np.maximum(xy, 0, out=xy), self._hi, out=xy)  # np.clip costs several times more
-        hits = self._layers.take(xy.astype(np.intp) @ self._flat)
-        raw: np.ndarray = hits @ self._ones
+        hits = self._layers.take(np.dot(xy.astype(np.intp), self._flat))  # np.dot: less overhead than @ here
+        raw: np.ndarray = np.dot(hits, self._ones)
         return raw
 
     def contains(self, detections: Detections) -> np.ndarray:
@@ -246,19 +246,21 @@ class Zones:
             exited = flip & was_inside
             inside = inside ^ flip_bits
             self.inside[rows] = inside
-            label = np.where(entered, dets.class_ids[:, None], self.label.take(rows, axis=0))
-            self.label[rows] = label
-            # a stay begins when the raw state first said inside: when the entry's timer started
-            loiter_at = np.where(entered, flip_at + self._loiter_after, loiter_at)
-            loiter_at[exited] = np.inf
-            flip_at[flip] = np.inf
             ids = ids_of(dets)
-            events = self._events(exited, ids, label, "zone_exit", ts)
-            r, z = entered.nonzero()
-            for i, j in zip(r.tolist(), z.tolist(), strict=True):  # one step per entry (an output event)
-                cls = int(label[i, j])
-                self.entered[j, min(cls, self.num_classes)] += 1
-                events.append(SceneEvent("zone_enter", int(ids[i]), cls, self.names[j], ts))
+            if np.count_nonzero(exited):
+                loiter_at[exited] = np.inf
+                events = self._events(exited, ids, self.label.take(rows, axis=0), "zone_exit", ts)
+            if np.count_nonzero(entered):
+                r, z = entered.nonzero()
+                classes = dets.class_ids.take(r)
+                self.label[rows.take(r), z] = classes
+                # a stay begins when the raw state first said inside: when the entry's timer started
+                loiter_at[r, z] = flip_at[r, z] + self._loiter_after.take(z)
+                for i, j, cls in zip(r.tolist(), z.tolist(), classes.tolist(), strict=True):
+                    # one step per entry (an output event)
+                    self.entered[j, min(cls, self.num_classes)] += 1
+                    events.append(SceneEvent("zone_enter", int(ids[i]), cls, self.names[j], ts))
+            flip_at[flip] = np.inf
         loiters = loiter_at <= mono
         if np.count_nonzero(loiters):
             loiter_at[loiters] = np.inf
@@ -269,7 +271,7 @@ class Zones:
             timing = self._pack(flip_at < np.inf)  # timers without evidence this frame run on
         self.timing[rows] = timing
         self._seen = rows
-        self._next_due = min(flip_at.min(), loiter_at.min())
+        self._next_due = float(np.minimum.reduce(np.minimum(flip_at, loiter_at), axis=None))
         return inside, events
 
     def end(self, track_ids: np.ndarray, ts: float) -> list[SceneEvent]:
