@@ -132,11 +132,10 @@ class Lines:
         reaches the rules). Without it a track's side starts where it is first seen with an id."""
         if detections.track_ids is None or not self.rules:
             return []
-        tracked = detections.track_ids >= 0
-        if np.count_nonzero(tracked) < tracked.size:
-            detections = detections[tracked]
         ids = detections.track_ids
-        assert ids is not None  # selected from tracked detections
+        if ids.size and _smallest(ids) < 0:  # untracked (tentative) detections are not seen
+            detections = detections[ids >= 0]
+            ids = ids_of(detections)
         if not ids.size:
             return []
         rows = self.table.add(ids)
@@ -275,6 +274,9 @@ class Lines:
         fresh[_SIDE] = 0
         self.state = np.concatenate([self.state, fresh], axis=1)
         self.label = grow(self.label, rows, -1)
+
+
+_smallest = np.minimum.reduce  # one ufunc call: ndarray.min() goes through Python wrappers first
 
 
 def ids_of(dets: Detections) -> np.ndarray:

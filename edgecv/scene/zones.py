@@ -161,11 +161,12 @@ class Zones:
         """
         if detections.track_ids is None or not self.rules:
             return np.zeros(len(detections), self.raster.dtype), []
-        tracked = detections.track_ids >= 0
-        if np.count_nonzero(tracked) == tracked.size:
-            if not tracked.size:
-                return np.zeros(0, self.raster.dtype), []
-            return self.step(self.table.add(detections.track_ids), detections, mono, ts)
+        ids = detections.track_ids
+        if not ids.size:
+            return np.zeros(0, self.raster.dtype), []
+        if _smallest(ids) >= 0:  # every detection has a confirmed track: the usual frame
+            return self.step(self.table.add(ids), detections, mono, ts)
+        tracked = ids >= 0
         member = np.zeros(len(detections), self.raster.dtype)
         dets = detections[tracked]
         if len(dets):
@@ -241,17 +242,17 @@ class Zones:
         if np.count_nonzero(flip):
             flip_bits = self._pack(flip)
             timing = differs_bits & ~flip_bits
-            was_inside = self.flags(inside)
-            entered = flip & ~was_inside
-            exited = flip & was_inside
+            exited_bits = flip_bits & inside
+            entered_bits = flip_bits ^ exited_bits
             inside = inside ^ flip_bits
             self.inside[rows] = inside
             ids = ids_of(dets)
-            if np.count_nonzero(exited):
+            if np.count_nonzero(exited_bits):
+                exited = self.flags(exited_bits)
                 loiter_at[exited] = np.inf
                 events = self._events(exited, ids, self.label.take(rows, axis=0), "zone_exit", ts)
-            if np.count_nonzero(entered):
-                r, z = entered.nonzero()
+            if np.count_nonzero(entered_bits):
+                r, z = self.flags(entered_bits).nonzero()
                 classes = dets.class_ids.take(r)
                 self.label[rows.take(r), z] = classes
                 # a stay begins when the raw state first said inside: when the entry's timer started
@@ -309,6 +310,9 @@ class Zones:
             SceneEvent(kind, int(ids[i]), int(label[i, j]), self.names[j], ts)
             for i, j in zip(r.tolist(), z.tolist(), strict=True)
         ]
+
+
+_smallest = np.minimum.reduce  # one ufunc call: ndarray.min() goes through Python wrappers first
 
 
 def ids_of(dets: Detections) -> np.ndarray:
