@@ -111,6 +111,11 @@ class Lines:
         self._every_class = bool(self._allowed.all())  # the usual case: no per-class masking per frame
         self.table = TrackRows()
         self.state = np.zeros((_K, 0, n))
+        # The last frame's state rows gathered in frame order ([K, tracks, lines]) and kept there while the
+        # frame's tracks stay the same (the table hands out the same rows object): written back to
+        # self.state only when they change or the state is read (_flush), not every frame.
+        self._work: np.ndarray | None = None
+        self._work_rows: np.ndarray | None = None
         self.label = np.zeros(0, np.int32)  # each track's class at its last observation
         self.counts = np.zeros((n, 2, num_classes + 1), np.int64)  # [line, in/out, class]
         self._boxes = np.ones((64, 5))  # [x1, y1, x2, y2, 1] rows, reused frame to frame
@@ -118,6 +123,7 @@ class Lines:
     @property
     def side(self) -> np.ndarray:
         """``int8[rows, lines]``: each track's counted side, +1 in, -1 out, 0 not yet observed."""
+        self._flush()
         return self.state[_SIDE].astype(np.int8)
 
     def update(
@@ -148,9 +154,14 @@ class Lines:
 
         ``rows`` is read only (the table may hand the same array out again)."""
         n, n_lines = len(dets), len(self.rules)
-        grew = self.state.shape[1] < len(self.table)
-        if grew:
-            self._grow(len(self.table))
+        st = self._work
+        grew = False
+        if rows is not self._work_rows or st is None:
+            self._flush()
+            grew = self.state.shape[1] < len(self.table)
+            if grew:
+                self._grow(len(self.table))
+            st = self.state.take(rows, axis=1)  # [K, n, L], a copy: kept as the working state (above)
         if n > self._boxes.shape[0]:
             self._boxes = np.ones((2 * n, 5))
         buf = self._boxes[:n]
@@ -158,7 +169,6 @@ class Lines:
         su = buf @ self._w  # [n, 3L]: signed distance, position along the segment, margin band
         # contiguous copies: every op on them below runs as one loop (a strided view runs one per track)
         s, u = su[:, :n_lines].copy(), su[:, n_lines : 2 * n_lines].copy()
-        st = self.state.take(rows, axis=1)  # [K, n, L], a copy: stored back once at the end
         side, last_s = st[_SIDE], st[_LAST_S]
         if not self._every_class:
             # Other classes are not observed by the line at all: their state stays as it was.
@@ -220,7 +230,7 @@ class Lines:
             st[_OPP_MONO] = np.nan
         st[_LAST_S] = s  # the last observation
         st[_LAST_U] = u
-        self.state[:, rows] = st
+        self._work, self._work_rows = st, rows
         self.label[rows] = dets.class_ids
         return events
 
@@ -231,6 +241,7 @@ class Lines:
         rows = rows[rows >= 0]
         events: list[SceneEvent] = []
         if rows.size:
+            self._flush()
             st = self.state[:, rows]
             settled = st[_LAST_S] * st[_SIDE] < 0
             if np.count_nonzero(settled):
@@ -268,6 +279,12 @@ class Lines:
                 SceneEvent("line_cross", int(ids[a]), cls, self.names[j], t, "in" if in_side else "out")
             )
         return events
+
+    def _flush(self) -> None:
+        """Write the working state back to its rows."""
+        if self._work is not None:
+            self.state[:, self._work_rows] = self._work
+            self._work = self._work_rows = None
 
     def _grow(self, rows: int) -> None:
         fresh = np.full((_K, rows - self.state.shape[1], len(self.rules)), np.nan)

@@ -120,6 +120,13 @@ class Zones:
         # The earliest of those due times over the tracks of the last frame that was looked at: while the same
         # tracks are seen (the table hands out the same rows) and nothing differs anew, nothing happens before.
         self._seen: np.ndarray | None = None
+        # The state of the last frame's rows gathered in frame order, kept there while the frame's tracks stay
+        # the same (the table hands out the same rows object) and written back only when they change or the
+        # state is read (_flush): [tracks] inside and timing bits, [tracks, zones] flip and loiter due times.
+        self._work_rows: np.ndarray | None = None
+        self._work_inside = self._work_timing = np.zeros(0, self.raster.dtype)
+        self._work_flip = self._work_loiter = np.zeros((0, n))
+        self._work_dirty = False  # changed since written back
         self._next_due = -np.inf
         self.label = np.zeros((0, n), np.int32)
         self.entered = np.zeros((n, num_classes + 1), np.int64)  # entries per zone and class, for summaries
@@ -180,12 +187,18 @@ class Zones:
         """:meth:`update` for detections of confirmed tracks whose state rows (in ``self.table``) are known.
 
         ``rows`` is read only (the table may hand the same array out again)."""
-        if self.inside.shape[0] < len(self.table):
-            self._grow(len(self.table))
+        if rows is not self._work_rows:
+            self._flush(drop=True)
+            if self.inside.shape[0] < len(self.table):
+                self._grow(len(self.table))
+            self._work_inside, self._work_timing = self.inside.take(rows), self.timing.take(rows)
+            self._work_flip = self.flip_at.take(rows, axis=0)
+            self._work_loiter = self.loiter_at.take(rows, axis=0)
+            self._work_rows = rows
         raw = self.raw_bits(dets.boxes)
         if not self._every_class:
             raw &= self._allowed_bits[np.minimum(dets.class_ids, self.num_classes)]
-        inside = self.inside.take(rows)
+        inside = self._work_inside
         differs = raw ^ inside
         if self._any_min_score:
             # A score under the zone's min_score is no evidence either way: the state and its timer stay.
@@ -193,23 +206,24 @@ class Zones:
         # Something happens when the zones where a track's raw state differs from its debounced one are not
         # exactly those whose timers run (a timer starts or is cancelled), when a timer or loiter is due, or
         # when the frame's tracks are not the last frame's (a track seen again may have a timer due).
-        timing = self.timing.take(rows)
+        timing = self._work_timing
         quiet = rows is self._seen and mono < self._next_due  # the same tracks, nothing due
         if quiet and not np.count_nonzero(differs != timing):
-            return inside, []  # the usual frame: nothing changed, nothing due
+            return inside.copy(), []  # the usual frame: nothing changed, nothing due
         if quiet and self._no_zero_inertia and not self._any_min_score:
-            self._start_or_cancel(rows, differs, mono)
-            return inside, []
-        return self._change(rows, dets, differs, inside, mono, ts)
+            self._start_or_cancel(differs, mono)
+            return inside.copy(), []
+        inside, events = self._change(rows, dets, differs, inside, mono, ts)
+        return inside.copy(), events  # (the working copy stays ours)
 
-    def _start_or_cancel(self, rows: np.ndarray, differs_bits: np.ndarray, mono: float) -> None:
+    def _start_or_cancel(self, differs_bits: np.ndarray, mono: float) -> None:
         """Timers start where the raw state began to differ and stop where it agrees again; nothing is due
         (and no timer that starts now can be, its inertia being > 0): no flip, no loiter, no event."""
         differs = self.flags(differs_bits)
-        flip_at = np.minimum(self.flip_at.take(rows, axis=0), mono + self._inertia)
+        flip_at = np.minimum(self._work_flip, mono + self._inertia)
         flip_at[~differs] = np.inf
-        self.flip_at[rows] = flip_at
-        self.timing[rows] = differs_bits
+        self._work_flip, self._work_timing = flip_at, differs_bits
+        self._work_dirty = True
         self._next_due = min(self._next_due, mono + self._min_inertia)  # early at worst: a look, no event
 
     def _change(
@@ -224,8 +238,8 @@ class Zones:
         """The debounce and loiter timers of a frame where something happens (every track of the frame: on a
         few dozen tracks a numpy call costs the same whatever its length, so subsetting would cost more)."""
         differs = self.flags(differs_bits)
-        flip_at = self.flip_at.take(rows, axis=0)
-        loiter_at = self.loiter_at.take(rows, axis=0)
+        flip_at = self._work_flip
+        loiter_at = self._work_loiter.copy()
         # A timer starts where the raw state begins to differ and runs on while it differs; where it agrees
         # again the timer is cancelled, except where there was no evidence (a score under min_score).
         # (ufuncs' where= argument costs several plain calls: masks are applied by indexing instead)
@@ -245,7 +259,6 @@ class Zones:
             exited_bits = flip_bits & inside
             entered_bits = flip_bits ^ exited_bits
             inside = inside ^ flip_bits
-            self.inside[rows] = inside
             ids = ids_of(dets)
             if np.count_nonzero(exited_bits):
                 exited = self.flags(exited_bits)
@@ -266,17 +279,18 @@ class Zones:
         if np.count_nonzero(loiters):
             loiter_at[loiters] = np.inf
             events += self._events(loiters, ids_of(dets), self.label.take(rows, axis=0), "loiter", ts)
-        self.flip_at[rows] = flip_at
-        self.loiter_at[rows] = loiter_at
         if self._any_min_score:
             timing = self._pack(flip_at < np.inf)  # timers without evidence this frame run on
-        self.timing[rows] = timing
+        self._work_inside, self._work_timing = inside, timing
+        self._work_flip, self._work_loiter = flip_at, loiter_at
+        self._work_dirty = True
         self._seen = rows
         self._next_due = float(np.minimum.reduce(np.minimum(flip_at, loiter_at), axis=None))
         return inside, events
 
     def end(self, track_ids: np.ndarray, ts: float) -> list[SceneEvent]:
         """Forget tracks the tracker ended; those inside a zone leave it (a clean exit: occupancy drops)."""
+        self._flush(drop=True)  # rows move
         rows = self.table.find(np.asarray(track_ids, np.int64))
         rows = rows[rows >= 0]
         events = self._events(
@@ -290,10 +304,22 @@ class Zones:
     def occupancy(self) -> np.ndarray:
         """``int64[zones, classes + 1]``: tracks inside each zone by the class they entered as (last column:
         class ids past the labels)."""
+        self._flush(drop=False)
         counts = np.zeros((len(self.rules), self.num_classes + 1), np.int64)
         r, z = self.flags(self.inside).nonzero()
         np.add.at(counts, (z, np.minimum(self.label[r, z], self.num_classes)), 1)
         return counts
+
+    def _flush(self, drop: bool) -> None:
+        """Write the working state back to its rows; ``drop`` it too when rows are about to change."""
+        rows = self._work_rows
+        if rows is not None:
+            if self._work_dirty:
+                self.inside[rows], self.timing[rows] = self._work_inside, self._work_timing
+                self.flip_at[rows], self.loiter_at[rows] = self._work_flip, self._work_loiter
+                self._work_dirty = False
+            if drop:
+                self._work_rows = None
 
     def _grow(self, rows: int) -> None:
         self.inside = grow(self.inside, rows, 0)

@@ -251,3 +251,16 @@ def test_shallow_crossing_settles_after_half_a_second_not_before() -> None:
     for k, x in enumerate([300, 270, 237, 237, 237, 237, 237, 237]):
         events += lines.update(tracked([person(x, 200)], [1]), ts=k / 10)
     assert [(e.direction, e.ts) for e in events] == [("in", 0.2)]  # stamped when the path crossed
+
+
+def test_side_read_between_frames_and_tracks_coming_and_going() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = []
+    for k, x in enumerate([300, 280, 260, 230, 200, 180]):
+        ids = [1] if k % 2 == 0 else [1, 2]  # another track comes and goes every other frame
+        boxes = [person(x, 200), person(400, 100)][: len(ids)]
+        events += lines.update(tracked(boxes, ids), ts=k / 10)
+        if k == 2:
+            assert lines.side.tolist()[0] == [-1]  # still out, read from the state while it is in use
+    assert [(e.track_id, e.direction) for e in events] == [(1, "in")]
+    assert lines.side.tolist()[0] == [1]

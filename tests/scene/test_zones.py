@@ -161,3 +161,20 @@ def test_the_same_frame_twice_is_cheap_and_still_right() -> None:
     zones.end(np.array([5]), ts=1.0)
     bits, _ = zones.update(tracked([person(100, 400)], [6]), mono=1.1, ts=1.1)
     assert zones.flags(bits).tolist() == [[True]] and zones.occupancy()[0, 0] == 1
+
+
+def test_state_survives_the_frames_tracks_changing_and_reads_between_frames() -> None:
+    # the state of a frame's tracks is kept in frame order while they stay the same: tracks coming and
+    # going, occupancy read and tracks ended between frames must see and keep the same state as ever
+    zones = zones_of(ZoneRule("driveway", DRIVEWAY, inertia_s=0.2))
+    events = []
+    frames = [[1], [1], [1, 2], [2, 1], [1], [1], [1, 2], [1, 2], [1, 2]]
+    for k, ids in enumerate(frames):
+        boxes = [person(320, 400) if i == 1 else person(100, 400 if k >= 6 else 200) for i in ids]
+        bits, ev = zones.update(tracked(boxes, ids), mono=k / 10, ts=k / 10)
+        events += [(e.kind, e.track_id, round(e.ts, 3)) for e in ev]
+        if k == 4:
+            assert zones.occupancy()[0, 0] == 1  # track 1 entered at 0.2
+            assert zones.end(np.array([2]), ts=0.4) == []  # track 2 was never inside
+    assert events == [("zone_enter", 1, 0.2), ("zone_enter", 2, 0.8)]
+    assert zones.flags(bits).tolist() == [[True], [True]] and zones.occupancy()[0, 0] == 2
