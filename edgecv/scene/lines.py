@@ -4,8 +4,8 @@ Sign convention (pixel coordinates, x right, y down): for a line from ``(x1, y1)
 on the ``in`` side when ``(x2 - x1)(y - y1) - (y2 - y1)(x - x1) > 0``; for a line drawn top to bottom that is
 the left of the image.
 
-A track has a *counted side* per line: the side of its first observation, then the side of its last counted
-crossing. A crossing is the net change from that side, counted when the anchor has settled on the other side:
+A track has a *counted side* per line: the side where it began (where the tracker first detected it, when
+told through ``origins``; else its first observation with an id), then the side of its last counted crossing. A crossing is the net change from that side, counted when the anchor has settled on the other side:
 * it is beyond the line by more than ``margin`` (a fraction of the box's height: near people jitter more in
   pixels than far ones), or
 * it has stayed on the other side (however shallow) for ``SETTLE_S``, or
@@ -16,9 +16,9 @@ between consecutive observations, lies between the end points). Anchor jitter ba
 changes nothing until it settles; a track lost on one side and seen again on the other counts (its last
 observation is kept while its id lives).
 
-All of it is one matrix product per frame (the signed distance and the position along the segment of every
-track's anchor for every line: anchors are linear in the box) and a few elementwise ops on ``[tracks, lines]``;
-the per-crossing work runs only on frames where some anchor changed sides.
+All of it is one matrix product per frame (the signed distance, the position along the segment and the margin
+band of every track's anchor for every line: anchors are linear in the box) and a few elementwise ops on
+``[tracks, lines]``; the per-crossing work runs only on the pairs where an anchor changed sides or settled.
 """
 
 from __future__ import annotations

@@ -4,11 +4,12 @@ Membership is one lookup in a label raster drawn once per camera: every pixel ho
 covering it (one layer per anchor kind in use, each holding only its zones' bits), so all tracks x all zones
 cost one matrix product (every anchor of every box), one gather and an OR, whatever the polygons.
 
-State per track is kept as bitmasks too (inside, a debounce timer running) plus the time it next needs a
-look: a frame where no track's raw membership starts or stops differing from its debounced one and no timer
-or loiter is due costs a handful of integer ops on ``[tracks]``. Otherwise the frame's tracks are expanded to
-``[tracks, zones]`` booleans and timed against due times (when a debounce timer flips the state, when a stay
-turns into a loiter): no Python loop per object or per zone.
+State per track is kept as bitmasks too (inside, a debounce timer running) with due times per zone (when a
+running timer flips the state, when a stay turns into a loiter) and one next-due time per camera: a frame
+with the same tracks as the last, where no track's raw membership starts or stops differing from its
+debounced one and nothing is due, costs a handful of integer ops on ``[tracks]``. Otherwise the frame's
+tracks are expanded to ``[tracks, zones]`` booleans and timed: no Python loop per object or per zone. The
+state of a frame's tracks stays gathered in frame order while those tracks stay the same.
 """
 
 from __future__ import annotations
