@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from ..capture.base import FrameSource
 from ..config.scene import MotionConfig, SceneConfig
 from ..detect.detector import DetectParams
@@ -39,6 +41,11 @@ class FrameTracker(Protocol):
 
     def finish(self, ts: float) -> list[TrackEvent]:
         """The source ended: events that close every open track."""
+        ...
+
+    def origins(self, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where (first boxes) and when (wall times) the tracks of ``track_ids`` were first detected, while
+        still tentative; nan for ids it does not hold (scene lines count crossings made before confirmation)."""
         ...
 
     def needs_detection(self) -> bool:

@@ -293,7 +293,8 @@ class Pipeline:
                     self._time(camera, "track", time.perf_counter() - mark)
                     mark = time.perf_counter()
                 if scene is not None:
-                    detections, scene_events = scene.update(detections, frame.ts, frame.mono)
+                    origins = camera.tracker.origins if camera.tracker is not None else None
+                    detections, scene_events = scene.update(detections, frame.ts, frame.mono, origins)
                     scene_events += scene.end_tracks(events, frame.ts)
                     mark, scene_s = time.perf_counter(), scene_s + time.perf_counter() - mark
                     self._time(camera, "scene", scene_s)

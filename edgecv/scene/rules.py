@@ -22,7 +22,7 @@ from ..track.events import TrackEvent
 from .events import SceneEvent
 from .filters import DetectionFilter, MaskRule, SizeRule
 from .geometry import outside_frame, to_pixels
-from .lines import LineRule, Lines
+from .lines import LineRule, Lines, Origins
 from .zones import MAX_ZONES, ZoneRule, Zones
 
 log = logging.getLogger(__name__)
@@ -237,14 +237,18 @@ class CameraScene:
         assert self._rules is not None
         return self._rules.filter.apply(detections)
 
-    def update(self, detections: Detections, ts: float, mono: float) -> tuple[Detections, list[SceneEvent]]:
+    def update(
+        self, detections: Detections, ts: float, mono: float, origins: Origins | None = None
+    ) -> tuple[Detections, list[SceneEvent]]:
         """Zones and lines after the tracker: the same detections, those of confirmed tracks carrying their
-        zones' names (with zones configured), and the frame's scene events (a rebuild's closing ones first)."""
+        zones' names (with zones configured), and the frame's scene events (a rebuild's closing ones first).
+        ``origins``: the tracker's (:meth:`~edgecv.track.tracker.ByteTracker.origins`), so that a line crossed
+        while a track was still tentative counts once the track is confirmed."""
         events, self._closing = self._closing, []
         rules = self._rules
         if rules is None:
             return detections, events
-        events += rules.lines.update(detections, ts, mono)
+        events += rules.lines.update(detections, ts, mono, origins)
         bits, zone_events = rules.zones.update(detections, mono, ts)
         events += zone_events
         if rules.zones.rules and detections.track_ids is not None:

@@ -15,6 +15,10 @@ class TrackRows:
     def __init__(self) -> None:
         self.ids = np.zeros(0, np.int64)
         self._order = np.zeros(0, np.intp)  # argsort of ids: the lookup is one searchsorted
+        # The last frame's ids (as bytes) and their rows: a camera's tracks are mostly the same from one frame
+        # to the next, and comparing bytes costs less than one numpy call.
+        self._last_key = b""
+        self._last_rows = np.zeros(0, np.intp)
 
     def __len__(self) -> int:
         return int(self.ids.size)
@@ -28,7 +32,11 @@ class TrackRows:
         return np.where(sorted_ids[pos] == ids, self._order[pos], -1)
 
     def add(self, ids: np.ndarray) -> np.ndarray:
-        """Rows of ``ids`` (unique), appending those not seen before; returns the rows and the count added."""
+        """Rows of ``ids`` (unique), appending those not seen before. The rows are read only: the same array
+        is handed out again while the ids stay the same."""
+        key = ids.tobytes()
+        if key == self._last_key:
+            return self._last_rows
         rows = self.find(ids)
         new = rows < 0
         if new.any():
@@ -36,6 +44,7 @@ class TrackRows:
             self.ids = np.concatenate([self.ids, ids[new]])
             rows[new] = np.arange(start, self.ids.size)
             self._order = np.argsort(self.ids, kind="stable")
+        self._last_key, self._last_rows = key, rows
         return rows
 
     def remove(self, ids: np.ndarray) -> np.ndarray:
@@ -43,6 +52,7 @@ class TrackRows:
         keep = ~np.isin(self.ids, ids)
         self.ids = self.ids[keep]
         self._order = np.argsort(self.ids, kind="stable")
+        self._last_key = b""  # rows moved
         return keep
 
 

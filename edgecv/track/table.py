@@ -26,6 +26,7 @@ _FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "score": (np.float32, ()),
     "top_score": (np.float32, ()),
     "box": (np.float32, (4,)),  # latest observed box: what is reported, never the filter's guess
+    "first_box": (np.float32, (4,)),  # the detection that started the track (scene lines: where it came from)
     "history": (np.float32, (SCORE_HISTORY,)),
     "reported": (np.bool_, ()),
     "event_mono": (np.float64, ()),  # monotonic time of the last new/update event: the rate limit
@@ -62,6 +63,7 @@ class TrackTable:
     score: np.ndarray
     top_score: np.ndarray
     box: np.ndarray
+    first_box: np.ndarray
     history: np.ndarray
     reported: np.ndarray
     event_mono: np.ndarray
@@ -137,6 +139,7 @@ class TrackTable:
             "score": scores.astype(np.float32),
             "top_score": scores.astype(np.float32),
             "box": boxes.astype(np.float32),
+            "first_box": boxes.astype(np.float32),
             "history": history,
             "reported": np.zeros(n, np.bool_),
             "event_mono": np.full(n, mono),

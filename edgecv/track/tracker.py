@@ -337,6 +337,26 @@ class ByteTracker:
         t.keep(~dead)
         return events
 
+    def origins(self, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where and when the tracks of ``track_ids`` were first detected, while still tentative: their first
+        boxes (``float32[N, 4]``) and wall times (``float64[N]``); nan for ids the tracker does not hold.
+
+        Scene lines ask for the tracks they see for the first time: a person who crossed a line during the
+        frames before their track was confirmed still crossed it.
+        """
+        t = self.tracks
+        ids = np.asarray(track_ids, np.int64)
+        boxes = np.full((ids.size, 4), np.nan, np.float32)
+        first = np.full(ids.size, np.nan)
+        if not len(t) or not ids.size:
+            return boxes, first
+        order = np.argsort(t.ids, kind="stable")
+        rows = order[np.minimum(np.searchsorted(t.ids, ids, sorter=order), len(t) - 1)]
+        found = (t.ids[rows] == ids) & (ids >= 0)
+        boxes[found] = t.first_box[rows[found]]
+        first[found] = t.first_seen[rows[found]]
+        return boxes, first
+
     def finish(self, ts: float) -> list[TrackEvent]:
         """The source ended: ``end`` for every reported track still open; the tracker is then empty."""
         t = self.tracks

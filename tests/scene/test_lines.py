@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edgecv.config.tracker import TrackerConfig
+from edgecv.detections import Detections
+from edgecv.scene.events import SceneEvent
 from edgecv.scene.lines import IN, OUT, LineRule, Lines
+from edgecv.track.tracker import ByteTracker
 
 from .helpers import person, tracked
 
@@ -150,3 +154,113 @@ def test_track_first_seen_on_the_line_counts_only_a_crossing_from_there() -> Non
     lines = Lines([LineRule("door", DOOR)], num_classes=1)
     # first seen 1 px on the out side: that is its side; walking in from there is one crossing.
     assert run(lines, [241, 239, 230, 210]) == [("door", "in")]
+
+
+def _walk_through_tracker(
+    xs: list[float], scores: list[float], confirm_hits: int = 2
+) -> tuple[Lines, list[SceneEvent]]:
+    """A walker seen by a real ByteTracker (10 fps); the lines are told where tracks began."""
+    tracker = ByteTracker(TrackerConfig(confirm_hits=confirm_hits))
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = []
+    for k, (x, score) in enumerate(zip(xs, scores, strict=True)):
+        d = Detections(
+            np.array([person(x, 200, w=60, h=120)], np.float32),
+            np.array([score], np.float32),
+            np.zeros(1, np.int32),
+        )
+        out, ended = tracker.update(d, ts=k / 10)
+        events += lines.update(out, ts=k / 10, origins=tracker.origins)
+        events += lines.end(np.array([e.track_id for e in ended if e.kind == "end"], np.int64), ts=k / 10)
+    events += lines.end(np.array([e.track_id for e in tracker.finish(len(xs) / 10)], np.int64), len(xs) / 10)
+    return lines, events
+
+
+def test_crossing_while_tentative_counts_once_confirmed_with_its_own_time() -> None:
+    # confirm_hits 4: the walker is tentative for its first three frames, and crosses (x 250 -> 230)
+    # between the second (0.1 s) and the third (0.2 s) of them.
+    lines, events = _walk_through_tracker([270, 250, 230, 210, 190, 170], [0.9] * 6, confirm_hits=4)
+    assert [(e.direction, e.rule) for e in events] == [("in", "door")]
+    assert lines.counts[0, IN, 0] == 1
+    # the crossing's own time, between the track's first detection and its confirmation (0.3 s), not 0.3 s
+    assert 0.0 < events[0].ts < 0.3
+
+
+def test_without_origins_a_crossing_while_tentative_is_lost() -> None:
+    # what the origins fix: the same walker, the lines told nothing, start at the confirmed position
+    tracker = ByteTracker(TrackerConfig(confirm_hits=4))
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = []
+    for k, x in enumerate([270, 250, 230, 210, 190, 170]):
+        d = Detections(
+            np.array([person(x, 200, w=60, h=120)], np.float32),
+            np.full(1, 0.9, np.float32),
+            np.zeros(1, np.int32),
+        )
+        events += lines.update(tracker.update(d, ts=k / 10)[0], ts=k / 10)
+    assert events == []
+
+
+def test_never_confirmed_never_counts() -> None:
+    # a detection that crosses but is seen only every other frame: its tentative track dies on each miss
+    xs = [270, 250, 230, 210, 190, 170]
+    tracker = ByteTracker(TrackerConfig(confirm_hits=2))
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = []
+    for k, x in enumerate(xs):
+        boxes = np.array(
+            [person(x, 200, w=60, h=120)] if k % 2 == 0 else np.zeros((0, 4)), np.float32
+        ).reshape(-1, 4)
+        d = Detections(boxes, np.full(len(boxes), 0.9, np.float32), np.zeros(len(boxes), np.int32))
+        out, _ = tracker.update(d, ts=k / 10)
+        events += lines.update(out, ts=k / 10, origins=tracker.origins)
+    events += lines.end(np.array([e.track_id for e in tracker.finish(1.0)], np.int64), 1.0)
+    assert events == [] and lines.counts.sum() == 0
+
+
+def test_track_confirmed_after_crossing_and_walking_on_counts_once() -> None:
+    # confirmed two frames after the crossing, then it goes on walking far from the line: one crossing
+    lines, events = _walk_through_tracker([250, 235, 215, 195, 175, 155, 135, 115], [0.9] * 8, confirm_hits=3)
+    assert [e.direction for e in events] == ["in"] and lines.counts.sum() == 1
+
+
+def test_origin_unknown_to_the_tracker_starts_where_first_seen() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+
+    def nowhere(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.full((ids.size, 4), np.nan, np.float32), np.full(ids.size, np.nan)
+
+    events = []
+    for k, x in enumerate([230, 210, 190]):
+        events += lines.update(tracked([person(x, 200)], [1]), ts=k / 10, origins=nowhere)
+    assert events == []
+
+
+def test_shallow_crossing_ended_by_the_tracker_counts_once() -> None:
+    # feet 3 px past the line (inside the 6 px band), then the person is gone: the track's end counts it
+    lines, events = _walk_through_tracker([300, 280, 260, 245, 237], [0.9] * 5)
+    assert [e.direction for e in events] == ["in"] and lines.counts.sum() == 1
+
+
+def test_shallow_crossing_settles_after_half_a_second_not_before() -> None:
+    # 3 px over the line (inside the 6 px band) from 0.2 s: still nothing at 0.6 s, counted at 0.7 s
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert run(lines, [300, 270, 237, 237, 237, 237, 237]) == []
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = []
+    for k, x in enumerate([300, 270, 237, 237, 237, 237, 237, 237]):
+        events += lines.update(tracked([person(x, 200)], [1]), ts=k / 10)
+    assert [(e.direction, e.ts) for e in events] == [("in", 0.2)]  # stamped when the path crossed
+
+
+def test_side_read_between_frames_and_tracks_coming_and_going() -> None:
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    events = []
+    for k, x in enumerate([300, 280, 260, 230, 200, 180]):
+        ids = [1] if k % 2 == 0 else [1, 2]  # another track comes and goes every other frame
+        boxes = [person(x, 200), person(400, 100)][: len(ids)]
+        events += lines.update(tracked(boxes, ids), ts=k / 10)
+        if k == 2:
+            assert lines.side.tolist()[0] == [-1]  # still out, read from the state while it is in use
+    assert [(e.track_id, e.direction) for e in events] == [(1, "in")]
+    assert lines.side.tolist()[0] == [1]

@@ -110,3 +110,71 @@ def test_sixty_four_zones_fit_one_raster() -> None:
     zones = Zones(rules, 640, 480, num_classes=1)
     bits, _ = zones.update(tracked([person(10, 400)], [1]), mono=0.0, ts=0.0)
     assert zones.flags(bits).all() and zones.raster.dtype == np.uint64
+
+
+def test_exit_timer_survives_a_low_score_frame_and_none_starts_on_one() -> None:
+    zones = zones_of(ZoneRule("driveway", DRIVEWAY, inertia_s=0.3, min_score=0.5))
+    events = []
+    # inside from 0.0 (enters at 0.3); steps out at 0.5; a low-score frame outside at 0.6 neither cancels nor
+    # restarts the exit timer: it exits at 0.8 (0.3 after 0.5), as if the frame had been a confident one.
+    ys = [400, 400, 400, 400, 400, 200, 200, 200, 200]
+    scores = [0.9] * 6 + [0.2] + [0.9] * 2
+    for k, (y, score) in enumerate(zip(ys, scores, strict=True)):
+        _, ev = zones.update(tracked([person(320, y)], [1], [0], [score]), mono=k / 10, ts=k / 10)
+        events += [(e.kind, round(e.ts, 3)) for e in ev]
+    assert events == [("zone_enter", 0.3), ("zone_exit", 0.8)]
+    # and a low-score frame inside starts no entry timer for a track outside
+    zones = zones_of(ZoneRule("driveway", DRIVEWAY, inertia_s=0.2, min_score=0.5))
+    events = []
+    for k, (y, score) in enumerate([(200, 0.9), (400, 0.2), (200, 0.9), (200, 0.9), (200, 0.9)]):
+        _, ev = zones.update(tracked([person(320, y)], [1], [0], [score]), mono=k / 10, ts=k / 10)
+        events += ev
+    assert events == []
+
+
+def test_a_track_seen_again_after_its_timer_fell_due_flips_then() -> None:
+    zones = zones_of(ZoneRule("driveway", DRIVEWAY, inertia_s=0.3))
+    zones.update(tracked([person(320, 400), person(100, 100)], [1, 2]), mono=0.0, ts=0.0)  # 1's timer starts
+    for k in range(
+        1, 6
+    ):  # track 1 unseen (occluded) while its timer falls due; track 2 alone, nothing differs
+        _, events = zones.update(tracked([person(100, 100)], [2]), mono=k / 10, ts=k / 10)
+        assert events == []
+    _, events = zones.update(tracked([person(320, 400), person(100, 100)], [1, 2]), mono=0.6, ts=0.6)
+    assert [(e.kind, e.track_id) for e in events] == [("zone_enter", 1)]
+
+
+def test_the_same_frame_twice_is_cheap_and_still_right() -> None:
+    # the table hands out the same rows for the same ids; state must still advance frame to frame
+    zones = zones_of(ZoneRule("driveway", DRIVEWAY, inertia_s=0.2, loiter_s=0.4))
+    frame = tracked([person(320, 400), person(100, 400)], [5, 6])
+    kinds = []
+    for k in range(8):
+        _, events = zones.update(frame, mono=k / 10, ts=k / 10)
+        kinds += [(e.kind, e.track_id, round(e.ts, 3)) for e in events]
+    assert kinds == [
+        ("zone_enter", 5, 0.2),
+        ("zone_enter", 6, 0.2),
+        ("loiter", 5, 0.4),
+        ("loiter", 6, 0.4),
+    ]
+    zones.end(np.array([5]), ts=1.0)
+    bits, _ = zones.update(tracked([person(100, 400)], [6]), mono=1.1, ts=1.1)
+    assert zones.flags(bits).tolist() == [[True]] and zones.occupancy()[0, 0] == 1
+
+
+def test_state_survives_the_frames_tracks_changing_and_reads_between_frames() -> None:
+    # the state of a frame's tracks is kept in frame order while they stay the same: tracks coming and
+    # going, occupancy read and tracks ended between frames must see and keep the same state as ever
+    zones = zones_of(ZoneRule("driveway", DRIVEWAY, inertia_s=0.2))
+    events = []
+    frames = [[1], [1], [1, 2], [2, 1], [1], [1], [1, 2], [1, 2], [1, 2]]
+    for k, ids in enumerate(frames):
+        boxes = [person(320, 400) if i == 1 else person(100, 400 if k >= 6 else 200) for i in ids]
+        bits, ev = zones.update(tracked(boxes, ids), mono=k / 10, ts=k / 10)
+        events += [(e.kind, e.track_id, round(e.ts, 3)) for e in ev]
+        if k == 4:
+            assert zones.occupancy()[0, 0] == 1  # track 1 entered at 0.2
+            assert zones.end(np.array([2]), ts=0.4) == []  # track 2 was never inside
+    assert events == [("zone_enter", 1, 0.2), ("zone_enter", 2, 0.8)]
+    assert zones.flags(bits).tolist() == [[True], [True]] and zones.occupancy()[0, 0] == 2

@@ -1,16 +1,21 @@
 """Line counting accuracy: edgecv vs ground truth vs supervision's LineZone, on real clips.
 
-    .venv/bin/python tools/bench/line_counts.py [--conf 0.1] [--cache /tmp/edgecv-line-dets]
+    .venv/bin/python tools/bench/line_counts.py [--conf 0.1] [--gt-band 0.05] [--cache /tmp/edgecv-line-dets]
 
 Detections: YOLOv8n int8 (``../shared/assets/models/yolov8n_int8``) at ``--conf`` on every frame of each
 clip, people only, computed once and cached (npz) under ``--cache``. The same detections feed
 * edgecv: its ``ByteTracker`` (default config, told the clip's frame times) and :class:`edgecv.scene.Lines`
-  (default margin, bottom-centre anchor);
+  (default margin, bottom-centre anchor, told where tracks began: ``ByteTracker.origins``);
 * supervision 0.31 ``LineZone`` (``triggering_anchors=[BOTTOM_CENTER]``) fed by roboflow ``trackers``
   ``ByteTrackTracker(frame_rate=fps)``, in ``.venv-peer-trackers`` (see tools/bench/tracker.py). Its in/out
   convention is found by a synthetic walker crossing to edgecv's ``in`` side, and mapped.
-Ground truth (TUD-Campus): the MOT ``gt.txt`` trajectories' bottom centres, a crossing wherever consecutive
-points change sides and the step meets the segment (a plain reference, not edgecv's code).
+Lines: six per clip from its busy region (``choose_lines``: vertical at 30/50/70% of its width, horizontal at
+50% of its height, both diagonals), the ground truth's bottom centres where there is one, else the
+detections' (score >= 0.5).
+Ground truth (TUD-Campus): the MOT ``gt.txt`` trajectories (rows flagged to consider), bottom centres, by
+the reference rule of ``gt_crossings`` (a change of side decided outside a band of ``--gt-band`` box
+heights, on the segment: one crossing per real crossing, not per wobble of the annotated feet; plain code,
+not edgecv's).
 Error per clip: sum over lines and directions of |count - true count|, over the true total.
 vtest.mp4 has no ground truth here: edgecv and supervision are printed side by side.
 """
@@ -31,38 +36,20 @@ sys.path.insert(0, str(ROOT))
 from edgecv.detect.detector import Detector, DetectParams  # noqa: E402
 from edgecv.detections import Detections  # noqa: E402
 from edgecv.scene.lines import IN, OUT, LineRule, Lines  # noqa: E402
-from edgecv.scene.zones import ZoneRule, Zones  # noqa: E402
 from edgecv.track.tracker import ByteTracker  # noqa: E402
 
 ASSETS = ROOT / ".." / "shared" / "assets"
 MODEL = ASSETS / "models" / "yolov8n_int8" / "yolov8n_full_integer_quant.tflite"
 LABELS = ASSETS / "models" / "yolov8n_int8" / "coco_labels.txt"
 PEER_VENV = ROOT / ".venv-peer-trackers"
-# Lines chosen from each scene's geometry (where people walk), before any count was looked at: vertical
-# across the walkway, horizontal along the foot band, and diagonal.
+# Lines come from each clip's busy region (choose_lines): the ground truth's bottom centres where there is
+# one, else the confident detections' (vtest: no ground truth here).
 CLIPS = {
     "TUD-Campus": {
         "video": ASSETS / "mot15" / "TUD-Campus" / "TUD-Campus.mp4",
         "gt": ASSETS / "mot15" / "TUD-Campus" / "gt" / "gt.txt",
-        "lines": {
-            "vertical_160": [[160, 280], [160, 480]],
-            "vertical_320": [[320, 280], [320, 480]],
-            "vertical_500": [[500, 280], [500, 480]],
-            "horizontal_395": [[0, 395], [640, 395]],
-            "diagonal": [[150, 480], [500, 300]],
-        },
     },
-    "vtest": {
-        "video": ASSETS / "video" / "vtest.mp4",
-        "gt": None,
-        "lines": {
-            "vertical_240": [[240, 60], [240, 360]],
-            "horizontal_200": [[0, 200], [480, 200]],
-            "horizontal_280": [[0, 280], [480, 280]],
-            "diagonal": [[60, 360], [420, 60]],
-            "diagonal_2": [[60, 80], [460, 320]],
-        },
-    },
+    "vtest": {"video": ASSETS / "video" / "vtest.mp4", "gt": None},
 }
 
 PEER = r"""
@@ -147,7 +134,7 @@ def edgecv_counts(
         a, b = starts[k], starts[k + 1]
         d = Detections(boxes[a:b], scores[a:b], np.zeros(b - a, np.int32))
         tracked, events = tracker.update(d, ts=k / fps)
-        counter.update(tracked, ts=k / fps)
+        counter.update(tracked, ts=k / fps, origins=tracker.origins)
         ended = [e.track_id for e in events if e.kind == "end"]
         if ended:
             counter.end(np.array(ended), ts=k / fps)
@@ -159,31 +146,87 @@ def edgecv_counts(
     }
 
 
-def gt_counts(gt: Path, lines: dict[str, list[list[float]]]) -> dict[str, list[int]]:
-    """The plain reference: each ground-truth trajectory's consecutive bottom centres, side by side."""
-    g = np.loadtxt(gt, delimiter=",")
+# The reference's band: a ground-truth point decides its trajectory's side only when it is farther than this
+# fraction of its box's height from the line (the first and last points always decide). Annotated feet wobble
+# by a few pixels frame to frame (more on the moving cameras: ETH, KITTI, ADL-Rundle-8), and a person walking
+# along a line would otherwise "cross" it at every wobble: over the seven MOT15 sequences' 42 lines the plain
+# reference (0) finds 824 crossings, 0.02 finds 625, 0.05 finds 577, 0.1 finds 526. 0.05 (2-10 px on these
+# people) is fixed here for every sequence and clip; edgecv's own band is 0.1 of the box plus settling.
+GT_BAND = 0.05
+
+
+def gt_crossings(
+    xs: np.ndarray, ys: np.ndarray, heights: np.ndarray, line: list[list[float]], band: float
+) -> list[int]:
+    """In/out crossings of one trajectory (bottom centres in frame order) over ``line`` (the reference rule).
+
+    A point decides the trajectory's side when it lies farther than ``band`` x its box height from the line;
+    the first and the last points always decide (where it came from, where it went). A crossing is a change
+    of decided side, counted (in or out by the new side) when the path's last sign change before it meets the
+    segment. ``band`` 0: every sign change on the segment (the plain reference).
+    """
+    (x1, y1), (x2, y2) = line
+    dx, dy = x2 - x1, y2 - y1
+    s = (dx * (ys - y1) - dy * (xs - x1)) / np.hypot(dx, dy)  # signed distance, > 0: the in side
+    u = ((xs - x1) * dx + (ys - y1) * dy) / (dx * dx + dy * dy)  # position along the segment
+    counts = [0, 0]
+    side, cross_u = 0, np.nan
+    for k in range(s.size):  # a benchmark's reference: plain code, not edgecv's
+        if k and (s[k] > 0) != (s[k - 1] > 0):
+            t = s[k - 1] / (s[k - 1] - s[k])
+            cross_u = u[k - 1] + t * (u[k] - u[k - 1])
+        if abs(s[k]) <= band * heights[k] and 0 < k < s.size - 1:
+            continue
+        new_side = 1 if s[k] > 0 else -1
+        if side and new_side != side and 0 <= cross_u <= 1:
+            counts[IN if new_side > 0 else OUT] += 1
+        if new_side != side:
+            cross_u = np.nan
+        side = new_side
+    return counts
+
+
+def load_gt(gt: Path) -> np.ndarray:
+    """MOT ground truth rows to consider (the flag column ``conf`` 0 marks rows to ignore)."""
+    g = np.loadtxt(gt, delimiter=",", ndmin=2)
+    return g[g[:, 6] != 0]
+
+
+def gt_counts(gt: Path, lines: dict[str, list[list[float]]], band: float = GT_BAND) -> dict[str, list[int]]:
+    """The reference: every ground-truth trajectory's bottom centres, crossings by :func:`gt_crossings`."""
+    g = load_gt(gt)
+    g = g[np.lexsort((g[:, 0], g[:, 1]))]  # by trajectory, then frame
+    splits = np.flatnonzero(np.diff(g[:, 1])) + 1
     out = {}
-    for name, ((x1, y1), (x2, y2)) in lines.items():
+    for name, line in lines.items():
         counts = [0, 0]
-        for track in np.unique(g[:, 1]):
-            rows = g[g[:, 1] == track]
-            rows = rows[np.argsort(rows[:, 0])]
-            xs = rows[:, 2] + rows[:, 4] / 2
-            ys = rows[:, 3] + rows[:, 5]
-            for (ax, ay), (bx, by) in zip(
-                zip(xs[:-1], ys[:-1], strict=True), zip(xs[1:], ys[1:], strict=True), strict=True
-            ):
-                sa = (x2 - x1) * (ay - y1) - (y2 - y1) * (ax - x1)
-                sb = (x2 - x1) * (by - y1) - (y2 - y1) * (bx - x1)
-                if (sa > 0) == (sb > 0):
-                    continue
-                t = sa / (sa - sb)
-                px, py = ax + t * (bx - ax), ay + t * (by - ay)
-                u = ((px - x1) * (x2 - x1) + (py - y1) * (y2 - y1)) / ((x2 - x1) ** 2 + (y2 - y1) ** 2)
-                if 0 <= u <= 1:
-                    counts[IN if sb > 0 else OUT] += 1
+        for rows in np.split(g, splits):
+            c = gt_crossings(rows[:, 2] + rows[:, 4] / 2, rows[:, 3] + rows[:, 5], rows[:, 5], line, band)
+            counts[IN] += c[IN]
+            counts[OUT] += c[OUT]
         out[name] = counts
     return out
+
+
+def extent(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """The busy region: 5th-95th percentiles of bottom centres ``x``, ``y`` (x0, y0, x1, y1)."""
+    (x0, x1), (y0, y1) = np.percentile(x, [5, 95]), np.percentile(y, [5, 95])
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def choose_lines(x: np.ndarray, y: np.ndarray) -> dict[str, list[list[float]]]:
+    """Six lines through the busy region of bottom centres ``x``, ``y`` (never chosen from any count):
+    vertical at 30/50/70% of its width, horizontal at 50% of its height, both diagonals."""
+    x0, y0, x1, y1 = extent(x, y)
+    w, h = x1 - x0, y1 - y0
+    return {
+        "vertical_30": [[x0 + 0.3 * w, y0], [x0 + 0.3 * w, y1]],
+        "vertical_50": [[x0 + 0.5 * w, y0], [x0 + 0.5 * w, y1]],
+        "vertical_70": [[x0 + 0.7 * w, y0], [x0 + 0.7 * w, y1]],
+        "horizontal_50": [[x0, y0 + 0.5 * h], [x1, y0 + 0.5 * h]],
+        "diagonal_down": [[x0, y0], [x1, y1]],
+        "diagonal_up": [[x0, y1], [x1, y0]],
+    }
 
 
 def peer_counts(
@@ -207,34 +250,6 @@ def peer_counts(
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-# Zone occupancy check (TUD-Campus): the walkway's right half, the config's default inertia_s (0.5 s).
-ZONE = np.array([[320, 300], [640, 300], [640, 480], [320, 480]], np.float32)
-
-
-def occupancy_mae(
-    frame: np.ndarray, boxes: np.ndarray, scores: np.ndarray, n: int, fps: float, gt: Path
-) -> float:
-    """Mean absolute error of per-frame occupancy: edgecv's debounced zone state vs GT bottom centres inside."""
-    g = np.loadtxt(gt, delimiter=",")
-    contour = ZONE.reshape(-1, 1, 2)
-    truth = np.zeros(n)
-    for f, x, y, w, h in g[:, [0, 2, 3, 4, 5]]:
-        truth[int(f) - 1] += cv2.pointPolygonTest(contour, (float(x + w / 2), float(y + h)), False) >= 0
-    zones = Zones([ZoneRule("walkway", ZONE, inertia_s=0.5)], 640, 480, num_classes=1)
-    tracker = ByteTracker()
-    starts = np.searchsorted(frame, np.arange(n + 1))
-    ours = np.zeros(n)
-    for k in range(n):
-        a, b = starts[k], starts[k + 1]
-        tracked, events = tracker.update(
-            Detections(boxes[a:b], scores[a:b], np.zeros(b - a, np.int32)), ts=k / fps
-        )
-        zones.update(tracked, mono=k / fps, ts=k / fps)
-        zones.end(np.array([e.track_id for e in events if e.kind == "end"], np.int64), ts=k / fps)
-        ours[k] = zones.occupancy().sum()
-    return float(np.abs(ours - truth).mean())
-
-
 def error(counts: dict[str, list[int]], truth: dict[str, list[int]]) -> int:
     return sum(abs(counts[n][d] - truth[n][d]) for n in truth for d in (IN, OUT))
 
@@ -245,14 +260,20 @@ def main() -> None:
     )
     parser.add_argument("--conf", type=float, default=0.1)
     parser.add_argument("--margin", type=float, default=0.1, help="edgecv lines' margin (config default 0.1)")
+    parser.add_argument("--gt-band", type=float, default=GT_BAND, help="the reference's band (0: plain)")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/edgecv-line-dets"))
     args = parser.parse_args()
     for clip, spec in CLIPS.items():
         frame, boxes, scores, n, fps = detections(spec["video"], args.cache, args.conf)
-        lines = spec["lines"]
+        if spec["gt"]:
+            g = load_gt(spec["gt"])
+            lines = choose_lines(g[:, 2] + g[:, 4] / 2, g[:, 3] + g[:, 5])
+        else:
+            sure = boxes[scores >= 0.5]
+            lines = choose_lines((sure[:, 0] + sure[:, 2]) / 2, sure[:, 3])
         ours = edgecv_counts(frame, boxes, scores, n, fps, lines, args.margin)
         peer = peer_counts(frame, boxes, scores, n, fps, lines, args.cache) if PEER_VENV.exists() else None
-        truth = gt_counts(spec["gt"], lines) if spec["gt"] else None
+        truth = gt_counts(spec["gt"], lines, args.gt_band) if spec["gt"] else None
         print(f"\n{clip}: {n} frames at {fps:g} fps, YOLOv8n conf {args.conf}, {len(boxes)} person boxes")
         print(f"{'line':16} {'truth in/out':>13} {'edgecv in/out':>14} {'supervision in/out':>19}")
         for name in lines:
@@ -267,8 +288,6 @@ def main() -> None:
                 ep = error(peer, truth)
                 line += f"; supervision error {ep} ({ep / total:.0%})"
             print(line)
-            mae = occupancy_mae(frame, boxes, scores, n, fps, spec["gt"])
-            print(f"zone occupancy (walkway right half, inertia_s 0.5): MAE {mae:.3f} people per frame")
         else:
             print(
                 f"totals: edgecv {sum(sum(v) for v in ours.values())}, "
