@@ -264,3 +264,66 @@ def test_side_read_between_frames_and_tracks_coming_and_going() -> None:
             assert lines.side.tolist()[0] == [-1]  # still out, read from the state while it is in use
     assert [(e.track_id, e.direction) for e in events] == [(1, "in")]
     assert lines.side.tolist()[0] == [1]
+
+
+def _observe(
+    lines: Lines, frames: list[list[tuple[int, float]]], origins: bool = True
+) -> list[tuple[int, str | None]]:
+    """``frames``: per 0.1 s frame, the (track id, anchor x) seen (y 200, boxes 60 px tall); each track's
+    origin is its first observation. Returns (track id, direction) per crossing; every track ends at the end."""
+    first: dict[int, tuple[list[float], float]] = {}
+
+    def where_began(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        boxes = np.array([first[int(i)][0] for i in ids], np.float32).reshape(-1, 4)
+        return boxes, np.array([first[int(i)][1] for i in ids])
+
+    events: list[SceneEvent] = []
+    for k, seen in enumerate(frames):
+        for track_id, x in seen:
+            first.setdefault(track_id, (person(x, 200), k / 10))
+        dets = tracked([person(x, 200) for _, x in seen], [i for i, _ in seen])
+        events += lines.update(dets, ts=k / 10, origins=where_began if origins else None)
+    events += lines.end(np.array(sorted(first), np.int64), ts=len(frames) / 10)
+    return [(e.track_id, e.direction) for e in events]
+
+
+def test_crossing_while_the_id_changes_counts_once_for_the_new_id() -> None:
+    # track 1 walks in towards the door and vanishes 12 px short of it; one frame later track 2 is first
+    # detected 14 px past it (within 0.3 x 60 px of where 1 was last seen) and walks on: one crossing
+    frames = [[(1, 300)], [(1, 275)], [(1, 252)], [(2, 238)], [(2, 220)], [(2, 200)]]
+    assert _observe(Lines([LineRule("door", DOOR)], num_classes=1), frames) == [(2, "in")]
+    # without the tracker's origins a new track's side starts where it is first seen: nothing counted
+    assert _observe(Lines([LineRule("door", DOOR)], num_classes=1), frames, origins=False) == []
+
+
+def test_id_change_after_a_shallow_crossing_counts_once() -> None:
+    # track 1 ends 3 px over the line (unsettled); track 2 takes over there: one crossing, not one per id
+    frames = [[(1, 300)], [(1, 270)], [(1, 250)], [(1, 237)], [(2, 235)], [(2, 215)], [(2, 195)]]
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert _observe(lines, frames) == [(2, "in")] and lines.counts.sum() == 1
+
+
+def test_new_track_far_from_where_another_vanished_starts_its_own_side() -> None:
+    # 40 px apart (more than 0.3 x 60 px): two people, no crossing
+    frames = [[(1, 300)], [(1, 275)], [(1, 260)], [(2, 220)], [(2, 200)], [(2, 180)]]
+    assert _observe(Lines([LineRule("door", DOOR)], num_classes=1), frames) == []
+
+
+def test_new_track_long_after_another_vanished_starts_its_own_side() -> None:
+    # the same place, but 0.7 s after track 1 was last seen (more than 0.5 s)
+    frames = [[(1, 300)], [(1, 275)], [(1, 252)], [], [], [], [], [], [(2, 238)], [(2, 220)], [(2, 200)]]
+    assert _observe(Lines([LineRule("door", DOOR)], num_classes=1), frames) == []
+
+
+def test_two_tracks_seen_together_are_never_joined() -> None:
+    # track 2 is first detected beside track 1 (both in one frame): two people, whatever happens next
+    frames = [[(1, 300)], [(1, 275)], [(1, 252), (2, 238)], [(2, 220)], [(2, 200)]]
+    assert _observe(Lines([LineRule("door", DOOR)], num_classes=1), frames) == []
+
+
+def test_track_that_handed_its_state_on_and_returns_counts_no_crossing_twice() -> None:
+    # track 1 vanishes near the line, track 2 takes over and crosses; track 1 then reappears on its own
+    # side and stays: only track 2's crossing counts (1's last observation was handed on)
+    frames = [[(1, 300)], [(1, 275)], [(1, 252)], [(2, 238)], [(2, 220), (1, 300)], [(2, 200), (1, 300)]]
+    lines = Lines([LineRule("door", DOOR)], num_classes=1)
+    assert _observe(lines, frames) == [(2, "in")] and lines.counts.sum() == 1
