@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
@@ -267,7 +269,7 @@ def test_side_read_between_frames_and_tracks_coming_and_going() -> None:
 
 
 def _observe(
-    lines: Lines, frames: list[list[tuple[int, float]]], origins: bool = True
+    lines: Lines, frames: Sequence[Sequence[tuple[int, float]]], origins: bool = True
 ) -> list[tuple[int, str | None]]:
     """``frames``: per 0.1 s frame, the (track id, anchor x) seen (y 200, boxes 60 px tall); each track's
     origin is its first observation. Returns (track id, direction) per crossing; every track ends at the end."""
