@@ -14,7 +14,9 @@ told through ``origins``; else its first observation with an id), then the side 
 and only when the path passed the line within the segment's extent (where it last changed sides, found
 between consecutive observations, lies between the end points). Anchor jitter back and forth over the line
 changes nothing until it settles; a track lost on one side and seen again on the other counts (its last
-observation is kept while its id lives).
+observation is kept while its id lives). Told ``origins``, a new track first detected within ``STITCH_R``
+box heights of where another was last seen, at most ``STITCH_S`` after it vanished, takes over that track's
+line state (:meth:`Lines._stitch`): a crossing made while the id changed is counted once, by the new id.
 
 All of it is one matrix product per frame (the signed distance, the position along the segment and the margin
 band of every track's anchor for every line: anchors are linear in the box) and a few elementwise ops on
