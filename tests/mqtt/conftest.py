@@ -272,6 +272,116 @@ def run_edgecv(
     )
 
 
+HA_VENV = REPO / ".venv-ha"
+HA_VALIDATOR = REPO / "tools" / "ha" / "validate_discovery.py"
+HA_MISSING = "no .venv-ha with Home Assistant (make ha-venv: needs Python 3.13)"
+
+
+class HaVerdicts:
+    """What Home Assistant made of one batch of discovery messages (tools/ha/validate_discovery.py)."""
+
+    def __init__(self, returncode: int, report: list[dict], output: str) -> None:
+        self.returncode = returncode
+        self.output = output  # the validator's whole output, for assertion messages
+        self.errors: dict[str, str | None] = {v["topic"]: v["error"] for v in report}
+        self._rendered = {v["topic"]: v["rendered"] for v in report}
+
+    def failed(self) -> dict[str, str]:
+        """Topic -> Home Assistant's error, for every message it rejected or only partly took."""
+        return {topic: error for topic, error in self.errors.items() if error is not None}
+
+    def state(self, config_topic: str, template: str = "value_template", payload: str | None = None) -> str:
+        """What the entity of ``config_topic`` shows: its ``template`` rendered over the last state message
+        it read (or the one with ``payload``)."""
+        values = [
+            r["value"]
+            for r in self._rendered[config_topic]
+            if r["template"] == template and (payload is None or r["payload"] == payload)
+        ]
+        assert values, f"{template} of {config_topic} rendered nothing: {self.output}"
+        return values[-1]
+
+
+class HomeAssistant:
+    """Home Assistant's own discovery code over the messages a test collected, in one validator process
+    (on .venv-ha's Python 3.13: Home Assistant cannot be installed beside edgecv)."""
+
+    def __init__(self, directory: Path, prefix: str = "homeassistant") -> None:
+        self.directory = directory
+        self.prefix = prefix
+
+    @property
+    def available(self) -> bool:
+        return (HA_VENV / ".ha").exists()  # written last by make ha-venv
+
+    def require(self) -> None:
+        """Skips the test, before it starts anything, where .venv-ha is missing."""
+        if not self.available:
+            pytest.skip(HA_MISSING)
+
+    def split(self, messages: list[tuple[str, bytes, bool]]) -> tuple[list[dict], list[dict]]:
+        """A subscriber's retained messages as (discovery configs, states the entities read). A binary
+        payload (the image topic's JPEG) is no state a template reads and is left out."""
+        configs: list[dict] = []
+        states: list[dict] = []
+        for topic, payload, retained in messages:
+            if not retained:
+                continue
+            if topic.startswith(f"{self.prefix}/"):
+                configs.append({"topic": topic, "payload": payload.decode()})
+            else:
+                try:
+                    states.append({"topic": topic, "payload": payload.decode()})
+                except UnicodeDecodeError:
+                    continue
+        return configs, states
+
+    def validate(
+        self, configs: list[dict] | dict[str, bytes | str | dict], states: list[dict] | None = None
+    ) -> HaVerdicts:
+        """Every config (``{topic, payload}`` messages, or topic -> payload) through Home Assistant's
+        discovery, each template rendered over the ``states`` on its topic. Skips the test here (what it
+        asserted before still ran) where .venv-ha is missing."""
+        self.require()
+        if isinstance(configs, dict):
+            configs = [{"topic": t, "payload": _text(p)} for t, p in configs.items()]
+        states_path = self.directory / "ha_states.json"
+        report_path = self.directory / "ha_report.json"
+        states_path.write_text(json.dumps(states or []))
+        done = subprocess.run(
+            [
+                str(HA_VENV / "bin" / "python"),
+                str(HA_VALIDATOR),
+                "-",
+                "--prefix",
+                self.prefix,
+                "--states",
+                str(states_path),
+                "--report",
+                str(report_path),
+            ],
+            input=json.dumps(configs),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode in (0, 1), output  # 2: the input could not be read; else it crashed
+        return HaVerdicts(done.returncode, json.loads(report_path.read_text()), output)
+
+
+def _text(payload: bytes | str | dict) -> str:
+    if isinstance(payload, bytes):
+        return payload.decode()
+    return payload if isinstance(payload, str) else json.dumps(payload)
+
+
+@pytest.fixture
+def ha(tmp_path: Path) -> HomeAssistant:
+    """Validates discovery configs with Home Assistant's own code: ``ha.validate(configs, states)``."""
+    return HomeAssistant(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def mq() -> SimpleNamespace:
     """The helpers above, as a fixture: with --import-mode=importlib a conftest cannot be imported."""

@@ -4,6 +4,7 @@ Runs on the Python of ``.venv-ha`` (``make ha-venv``: Python 3.13, the homeassis
 constraints/homeassistant.txt), never on edgecv's::
 
     .venv-ha/bin/python tools/ha/validate_discovery.py messages.json [--prefix homeassistant] [--states states.json]
+        [--report report.json]
 
 ``messages.json`` (``-`` for stdin) is a JSON list of ``{"topic": ..., "payload": ...}``, the payload as it
 was on the wire (a string; an empty one removes an entity). Each message goes the way Home Assistant's MQTT
@@ -22,6 +23,10 @@ message on its topic: ``value_template`` over ``state_topic``, ``<x>_template`` 
 availability entry's ``value_template`` over its ``topic`` (command templates are not rendered). A render that raises or makes Home Assistant log
 a warning (a key the payload lacks, a payload that is not JSON) fails the message. What the rendered value
 means to the platform (a number for a measurement, ON/OFF for a binary sensor) is not judged.
+
+With ``--report``, the verdicts are also written as JSON, one object per message: ``topic``, ``error`` (null
+when Home Assistant takes it) and ``rendered``, what each template made of each state message (``template``,
+``state_topic``, ``payload``, ``value``): the state Home Assistant would show, for a test to assert.
 
 A unique_id may serve one entity per platform: one already taken by an earlier message's entity (another
 topic) fails, as Home Assistant's entity registry does not create the second entity.
@@ -122,24 +127,30 @@ def _template_topics(config: dict[str, Any]) -> Iterator[tuple[str, Template, st
             yield f"availability[{i}].value_template", entry["value_template"], entry["topic"]
 
 
-def _render(config: dict[str, Any], states: list[tuple[str, str]]) -> None:
-    """Each template over the state messages on its topic, as the entity renders what it receives."""
+def _render(config: dict[str, Any], states: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Each template over the state messages on its topic, as the entity renders what it receives; what
+    each render gave (template key, state topic, payload, value)."""
+    rendered = []
     for key, template, topic in _template_topics(config):
         for state_topic, state in states:
             if topic_matches_sub(topic, state_topic):
                 try:
-                    MqttValueTemplate(template).async_render_with_possible_json_value(state)
+                    value = MqttValueTemplate(template).async_render_with_possible_json_value(state)
                 # Beyond TemplateError (which the entity logs), anything a render raises (division by zero)
                 # escapes into Home Assistant's message handler: a finding all the same.
                 except Exception as err:
                     raise Invalid(
                         f"{key} over {state_topic} payload {state!r:.120}: {type(err).__name__}: {err}"
                     ) from err
+                rendered.append(
+                    {"template": key, "state_topic": state_topic, "payload": state, "value": value}
+                )
+    return rendered
 
 
 def _validate_component(
     component: str, payload: discovery.MQTTDiscoveryPayload, states: list[tuple[str, str]]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The platform's discovery schema over one component's (expanded) config, as the entity helper of
     homeassistant/components/mqtt/entity.py applies it before creating the entity."""
     if discovery.TOPIC_BASE in payload:
@@ -153,8 +164,7 @@ def _validate_component(
         raise Invalid(
             f"key(s) not in Home Assistant's {component} discovery schema, dropped: {', '.join(dropped)}"
         )
-    _render(validated, states)
-    return validated
+    return validated, _render(validated, states)
 
 
 def _components(topic: str, raw: str, prefix: str) -> list[tuple[str, str, discovery.MQTTDiscoveryPayload]]:
@@ -211,15 +221,18 @@ class Validator:
         self.log = WarningLog()
         logging.getLogger().addHandler(self.log)
         self.unique_ids: dict[tuple[str, str], str] = {}
+        self.rendered: list[dict[str, Any]] = []  # the last validated message's renders
 
     def validate(self, topic: str, raw: str) -> str | None:
         """None when Home Assistant takes the message whole, else why not."""
+        self.rendered = []
         with self.log.capture() as warnings:
             try:
                 for component, name, payload in _components(topic, raw, self.prefix):
                     try:
-                        config = _validate_component(component, payload, self.states)
+                        config, rendered = _validate_component(component, payload, self.states)
                         self._claim(component, config.get("unique_id"), topic)
+                        self.rendered += rendered
                     except Invalid as err:
                         return f"{name}{err}"
             except Invalid as err:
@@ -256,18 +269,25 @@ def _read(path: str) -> list[tuple[str, str]]:
     return out
 
 
-async def _run(messages: list[tuple[str, str]], prefix: str, states: list[tuple[str, str]]) -> int:
+async def _run(
+    messages: list[tuple[str, str]], prefix: str, states: list[tuple[str, str]], report: str | None
+) -> int:
+    verdicts = []
     with tempfile.TemporaryDirectory() as config_dir:
         # Schemas validate templates against the running instance (without one, Home Assistant reports the
         # call as a usage error): created here, in the loop, it is the thread's current instance.
         HomeAssistant(config_dir)
         validator = Validator(prefix, states)
-        failed = 0
         for topic, raw in messages:
             error = validator.validate(topic, raw)
             print(f"ok {topic}" if error is None else f"FAIL {topic}: {error}")
-            failed += error is not None
+            verdicts.append({"topic": topic, "error": error, "rendered": validator.rendered})
+    failed = sum(v["error"] is not None for v in verdicts)
     print(f"{len(messages) - failed} of {len(messages)} ok (Home Assistant {HA_VERSION})")
+    if report:
+        with open(report, "w", encoding="utf-8") as out:
+            # A rendered value Home Assistant returns as some other type is reported as its text.
+            json.dump(verdicts, out, default=str)
     return 1 if failed else 0
 
 
@@ -280,6 +300,10 @@ def main() -> int:
     parser.add_argument(
         "--states", help="JSON list of {topic, payload} the entities read: templates render them"
     )
+    parser.add_argument(
+        "--report",
+        help="write the verdicts and rendered states here as JSON (a list, one object per message)",
+    )
     args = parser.parse_args()
     inputs: list[list[tuple[str, str]]] = []
     for path in (args.messages, args.states):
@@ -289,7 +313,7 @@ def main() -> int:
             print(f"cannot read {'stdin' if path == '-' else path}: {err}", file=sys.stderr)
             return 2
     messages, states = inputs
-    return asyncio.run(_run(messages, args.prefix.rstrip("/"), states))
+    return asyncio.run(_run(messages, args.prefix.rstrip("/"), states, args.report))
 
 
 if __name__ == "__main__":
