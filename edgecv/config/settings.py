@@ -22,7 +22,14 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from ..errors import ConfigError
-from .cameras import CameraConfig, check_camera_name, merge_overrides, override_sections, shorthand_conflicts
+from .cameras import (
+    OWN_SECTIONS,
+    CameraConfig,
+    check_camera_name,
+    merge_overrides,
+    override_sections,
+    shorthand_conflicts,
+)
 from .mqtt import MqttConfig
 from .origins import DEFAULTS, ENV_DELIMITER, ENV_PREFIX, Origins, env_tree
 from .scene import LineConfig, MaskConfig, MotionConfig, RuleName, ZoneConfig
@@ -296,10 +303,14 @@ def _conflict(keys: list[str], origins: Origins) -> str:
     """A shorthand key beside ``cameras``: both named, with who set them."""
     given = " and ".join(f"{key} (from {origins.source_of(tuple(key.split('.')))})" for key in keys)
     what = "are" if len(keys) > 1 else "is"
+    moved = [key for key in keys if key in OWN_SECTIONS and key != "source"]
+    rules = (
+        f"; {', '.join(moved)} belong to a camera: put them under cameras.<name>.{moved[0]}" if moved else ""
+    )
     return (
-        f"{given} {what} set beside cameras (from {origins.source_of(('cameras',))}): source and mqtt.camera "
-        "are the one-camera shorthand (and --source sets source); with a cameras map, give each camera its "
-        "source under cameras.<name>.source, and its name as the map's key"
+        f"{given} {what} set beside cameras (from {origins.source_of(('cameras',))}): source, mqtt.camera, "
+        "zones, lines and masks are the one-camera shorthand (and --source sets source); with a cameras map, "
+        "give each camera its source under cameras.<name>.source, and its name as the map's key" + rules
     )
 
 

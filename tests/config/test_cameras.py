@@ -228,7 +228,7 @@ def test_shorthand_geometry_beside_cameras_is_an_error(tmp_path: Path, section: 
     message = error_of(
         write(tmp_path, f"{section}: {rule}\ncameras: {{a: {{source: {{uri: a.mp4}}}}}}\n"), environ={}
     )
-    assert section in message and "cameras" in message
+    assert f"{section} (from config file" in message and f"put them under cameras.<name>.{section}" in message
 
 
 @pytest.mark.parametrize(
