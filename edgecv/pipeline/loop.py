@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,9 +30,10 @@ from ..capture.base import FrameSource, FrameTimeout
 from ..capture.stats import SourceStats
 from ..detect.detector import Detector
 from ..detect.preprocess import Transform
+from ..detections import Detections
 from ..errors import SourceError
 from ..frame import Frame
-from ..output.base import Sink
+from ..output.base import Sink, WantsCandidates
 from ..track.events import TrackEvent
 from .camera import Camera, CameraSummary, FrameTracker
 from .heartbeats import Heartbeats
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 FILE_BUFFERS = 2
 LIVE_BUFFERS = 3
 POLL_S = 0.2  # how often blocked threads look at the stop flag
+CANDIDATE_CONF = 0.05  # WantsCandidates: the threshold of the second decode, below every useful one
+CANDIDATES_MAX = 10  # ... and how many of the best candidates under the camera's threshold it hands over
 SWITCH_INTERVAL_S = 0.0002
 
 
@@ -146,6 +149,7 @@ class Pipeline:
         self._interrupted = False
         self._last_frames: dict[int, Frame] = {}
         self.progress = Heartbeats()  # heartbeats for a watchdog; see edgecv.service.watchdog
+        self._debug_sinks = [s for s in sinks if isinstance(s, WantsCandidates)]
 
     # -- control ----------------------------------------------------------------------------------------
 
@@ -238,6 +242,9 @@ class Pipeline:
                     detections, events = camera.tracker.update(detections, frame.ts, frame.mono)
                     self._time(camera, "track", time.perf_counter() - mark)
                     mark = time.perf_counter()
+                for debug in self._debug_sinks:
+                    if debug.wants_candidates(camera.name):
+                        debug.write_candidates(frame, self._candidates(item, camera))
                 for sink in self.sinks:
                     sink.write_frame(frame, detections)
                     if events:
@@ -258,6 +265,13 @@ class Pipeline:
             self._fatal = self._fatal or exc
             self._stop.set()
             self._drain_results()
+
+    def _candidates(self, item: _Result, camera: Camera) -> Detections:
+        """The best detections of a frame under the camera's threshold, from a second, low-threshold decode."""
+        params = camera.params or self.detector.params
+        low = self.detector.finish(item.outputs, item.transform, replace(params, conf=CANDIDATE_CONF))
+        low = low[low.scores < params.conf]
+        return low[np.argsort(-low.scores, kind="stable")[:CANDIDATES_MAX]]
 
     def _finish_tracks(self, index: int) -> None:
         """Close every open track of a camera whose capture ended, so subscribers see an ``end`` for each

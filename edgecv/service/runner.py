@@ -33,7 +33,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import EdgecvError
-from ..output.base import ClosesBy, Sink, WatchesCameras
+from ..output.base import ClosesBy, DescribesCameras, Sink, WatchesCameras
 from ..output.record import record_sink
 from ..pipeline.build import build_cameras, build_detector, build_sinks, build_sources
 from ..pipeline.loop import Pipeline, RunResult
@@ -95,6 +95,7 @@ class Runner:
             settings.service,
             on_fatal=self._on_fatal(pipeline),
             on_camera=[sink.camera_state for sink in sinks if isinstance(sink, WatchesCameras)],
+            on_state=[sink.camera_detail for sink in sinks if isinstance(sink, DescribesCameras)],
         )
         try:
             for source in sources:
