@@ -112,7 +112,10 @@ class WebSink(SinkBase):
         for event in events:
             if event.kind in COUNTED_TRACK_EVENTS:
                 self.metrics.events[(camera, event.kind)] += 1
-                self.recent[camera].append({"camera": camera, **event_json(event, self.labels)})
+                self.recent[camera].append(
+                    {"type": "event", "camera": camera, "seq": frame.seq, "ts": round(frame.ts, 6)}
+                    | event_json(event, self.labels)
+                )
 
     def write_scene_events(self, frame: Frame, events: Sequence[SceneEvent]) -> None:
         camera = frame.source_id
