@@ -93,7 +93,9 @@ def test_healthz_turns_503_when_the_source_stalls_and_200_when_it_resumes(web_ru
     run.wait_for(lambda: health(run)[0] == 200, what="frames to flow")
     status, body = health(run)
     ((name, state),) = body["cameras"].items()
-    assert status == 200 and body["status"] == "ok" and state["flowing"] is True and state["state"] == "running"
+    assert (
+        status == 200 and body["status"] == "ok" and state["flowing"] is True and state["state"] == "running"
+    )
     camera.paused.set()
     run.wait_for(lambda: health(run)[0] == 503, what="/healthz to turn 503")
     status, body = health(run)
