@@ -68,7 +68,9 @@ class WebApp:
         if not allowed:
             if path == "/" and gate.credentials.token is not None:
                 # A browser without a session: the login form, as the body of the 401.
-                return self._send(start_response, 401, "text/html; charset=utf-8", self.login, gate.challenge())
+                return self._send(
+                    start_response, 401, "text/html; charset=utf-8", self.login, gate.challenge()
+                )
             return self._json(start_response, 401, {"error": "authentication required"}, gate.challenge())
         return self._route(path, query, start_response, extra)
 
@@ -88,12 +90,20 @@ class WebApp:
                 start_response, 200, "text/plain; version=0.0.4; charset=utf-8", site.metrics.render(), extra
             )
         parts = path.strip("/").split("/")
-        if len(parts) == 4 and parts[:2] == ["api", "cameras"] and parts[3] in ("stream.mjpeg", "snapshot.jpg"):
+        if (
+            len(parts) == 4
+            and parts[:2] == ["api", "cameras"]
+            and parts[3] in ("stream.mjpeg", "snapshot.jpg")
+        ):
             camera = parts[2]
             if site.camera(camera) is None:
                 known = ", ".join(site.names)
-                return self._json(start_response, 404, {"error": f"unknown camera {camera!r}; known: {known}"})
-            mode = Mode.RAW if _flag(query, "raw") else Mode.DEBUG if _flag(query, "debug") else Mode.ANNOTATED
+                return self._json(
+                    start_response, 404, {"error": f"unknown camera {camera!r}; known: {known}"}
+                )
+            mode = (
+                Mode.RAW if _flag(query, "raw") else Mode.DEBUG if _flag(query, "debug") else Mode.ANNOTATED
+            )
             if parts[3] == "snapshot.jpg":
                 return self._snapshot(camera, mode, start_response, extra)
             return self._stream(camera, mode, start_response, extra)
@@ -153,7 +163,9 @@ class WebApp:
         else:
             shot = newest.get(camera) or newest.wait_after(camera, -1, SNAPSHOT_WAIT_S)
         if shot is None:
-            return self._json(start_response, 503, {"error": f"camera {camera!r} has sent no frame yet"}, extra)
+            return self._json(
+                start_response, 503, {"error": f"camera {camera!r} has sent no frame yet"}, extra
+            )
         # The source's size: snapshots are for looking closely (stream_width is the streams' own).
         body = site.renderer.jpeg(camera, shot, mode, None)
         return self._send(start_response, 200, "image/jpeg", body, extra)
@@ -170,7 +182,10 @@ class WebApp:
                 self._streams += 1
         if busy is not None:
             return self._json(
-                start_response, 503, {"error": f"{busy} streams are open, the most this device serves; close one"}, extra
+                start_response,
+                503,
+                {"error": f"{busy} streams are open, the most this device serves; close one"},
+                extra,
             )
         headers = [
             ("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}"),

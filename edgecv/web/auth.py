@@ -47,7 +47,9 @@ class Credentials:
     @classmethod
     def load(cls, config: WebAuthConfig) -> Credentials:
         token = read_secret(config.token_file, "web.auth.token_file") if config.token_file else None
-        password = read_secret(config.password_file, "web.auth.password_file") if config.password_file else None
+        password = (
+            read_secret(config.password_file, "web.auth.password_file") if config.password_file else None
+        )
         return cls(token, config.username, password)
 
     @property

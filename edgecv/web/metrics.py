@@ -84,7 +84,9 @@ class RunCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         frames = CounterMetricFamily(
-            "edgecv_frames", "Frames through the whole pipeline (inferred, decoded, output).", labels=["camera"]
+            "edgecv_frames",
+            "Frames through the whole pipeline (inferred, decoded, output).",
+            labels=["camera"],
         )
         dropped = CounterMetricFamily(
             "edgecv_dropped_frames",

@@ -79,7 +79,9 @@ class WebSink(SinkBase):
         self.metrics = Metrics(self.cameras, timings, self.flowing, self._mqtt_summary)
         self._others: list[Sink] = []
         self._frames_seen = 0
-        self._fps_marks: dict[str, deque[tuple[float, int]]] = {n: deque([(self.started, 0)]) for n in self.names}
+        self._fps_marks: dict[str, deque[tuple[float, int]]] = {
+            n: deque([(self.started, 0)]) for n in self.names
+        }
         self._fps_lock = threading.Lock()
         credentials = Credentials.load(self.config.auth)
         check_exposure(self.config, credentials)
@@ -209,22 +211,48 @@ class WebSink(SinkBase):
     # -- life -------------------------------------------------------------------------------------------
 
     def reconfigure(self, settings: Settings) -> None:
-        """A reload's new settings: stream rate, width, auth and scene drawing apply at once; a new bind or
-        port restarts the listener (open streams end; viewers reconnect). Raises ConfigError, leaving the
-        old ones in place, when the new auth cannot be read or would expose the cameras."""
+        """A reload's new settings (call from any thread): stream rate, width, auth and scene drawing apply
+        at once; a new bind or port moves the listener (streams on the old one end; the page reconnects).
+        Raises ConfigError, leaving everything as it was, when the new auth cannot be read, would expose the
+        cameras, or the new address cannot be listened on."""
         config = settings.web
         credentials = Credentials.load(config.auth)
         check_exposure(config, credentials)
         old = self.config
+        if not config.enabled:
+            self.server.stop()  # web.enabled: false at a reload turns the view off; true again reopens it
+            log.info("web view off (web.enabled: false)")
+        elif not old.enabled or (config.bind, config.port) != (old.bind, old.port):
+            self.server = self._move(config)
+            log.info("web view on %s", self.server.url)
         self.settings, self.config = settings, config
         self._scenes = self._scene_map(settings)
         if credentials != self.gate.credentials:
             self.gate = Gate(credentials)
-        if (config.bind, config.port) != (old.bind, old.port):
+
+    def _move(self, config: WebConfig) -> WebServer:
+        """A listener on the new address, the old one closed; the old one kept when the new one fails."""
+        moved = WebServer(self.app, config)
+        if self.server.stopping.is_set():  # off since an earlier reload: nothing to keep
+            moved.start()
+            return moved
+        try:
+            moved.start()  # beside the old one: viewers of the old address keep watching until it closes
+        except ConfigError:
+            if config.port != self.server.port:
+                raise
+            # The same port on another address may collide with the old listener: close it first, and
+            # open it again if the new one still fails.
             self.server.stop()
-            self.server = WebServer(self.app, config)
-            self.server.start()
-            log.info("web view moved to %s", self.server.url)
+            try:
+                moved.start()
+            except ConfigError:
+                self.server = WebServer(self.app, self.config)
+                self.server.start()
+                raise
+            return moved
+        self.server.stop()
+        return moved
 
     def summary(self) -> dict[str, Any]:
         return {"web": {"url": self.server.url, "jpeg_encodes": self.renderer.encoded}}

@@ -4,6 +4,7 @@ the post thread's candidates hook."""
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 import time
 from pathlib import Path
@@ -161,3 +162,47 @@ def test_the_post_thread_hands_candidates_below_the_threshold_when_asked() -> No
         assert (np.diff(candidates.scores) <= 0).all()  # best first
     for _, detections in sink.frames:
         assert (detections.scores >= 0.93).all()
+
+
+def test_reconfigure_applies_rate_and_auth_live_and_moves_the_listener(tmp_path: Path) -> None:
+    from edgecv.config import Settings
+    from edgecv.pipeline.camera import Camera
+    from edgecv.web.sink import WebSink
+
+    from .conftest import get
+
+    base = Settings(web={"enabled": True, "port": 0})
+    source = open_source(SourceConfig(uri=str(REPO / "models" / "demo_clip.mp4")), source_id=base.mqtt.camera)
+    sink = WebSink(
+        base, Detector(REPO / "models" / "demo_int8.tflite").labels, [Camera(base.mqtt.camera, source)]
+    )
+    try:
+        first = sink.server.url
+        assert get(first + "api/stats").status == 200
+        token = tmp_path / "token"
+        token.write_text("t0ken-xyz\n")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        sink.reconfigure(
+            Settings(web={"enabled": True, "port": port, "stream_fps": 2, "auth": {"token_file": str(token)}})
+        )
+        assert sink.config.stream_fps == 2
+        moved = sink.server.url
+        assert moved == f"http://127.0.0.1:{port}/"
+        with pytest.raises(OSError):
+            get(first + "api/stats", timeout=2)  # the old listener is closed
+        assert get(moved + "api/stats").status == 401
+        assert get(moved + "api/stats", {"Authorization": "Bearer t0ken-xyz"}).status == 200
+        # A reload whose auth cannot be read changes nothing.
+        with pytest.raises(ConfigError, match="cannot read"):
+            sink.reconfigure(
+                Settings(web={"enabled": True, "port": port, "auth": {"token_file": str(tmp_path / "nope")}})
+            )
+        assert sink.server.url == moved and sink.config.stream_fps == 2
+        # Exposing the cameras without auth is refused at a reload too.
+        with pytest.raises(ConfigError, match="not loopback"):
+            sink.reconfigure(Settings(web={"enabled": True, "bind": "0.0.0.0", "port": port}))
+        assert get(moved + "api/stats", {"Authorization": "Bearer t0ken-xyz"}).status == 200
+    finally:
+        sink.close()
