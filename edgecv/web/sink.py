@@ -260,3 +260,4 @@ class WebSink(SinkBase):
     def close(self) -> None:
         self.server.stop()
         self.newest.wake()
+        self.renderer.close()
