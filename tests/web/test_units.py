@@ -206,3 +206,70 @@ def test_reconfigure_applies_rate_and_auth_live_and_moves_the_listener(tmp_path:
         assert get(moved + "api/stats", {"Authorization": "Bearer t0ken-xyz"}).status == 200
     finally:
         sink.close()
+
+
+def read_parts(conn: socket.socket, count: int) -> list[bytes]:
+    data = b""
+    while data.count(b"--edgecv-frame\r\n") < count + 1:
+        chunk = conn.recv(1 << 16)
+        assert chunk, data[:200]
+        data += chunk
+    parts = data.split(b"--edgecv-frame\r\n")[1 : count + 1]
+    return [part.split(b"\r\n\r\n", 1)[1][:-2] for part in parts]
+
+
+def test_streams_share_encodes_shrink_to_stream_width_and_are_limited() -> None:
+    import cv2
+
+    from edgecv.config import Settings
+    from edgecv.pipeline.camera import Camera
+    from edgecv.web.sink import WebSink
+
+    settings = Settings(web={"enabled": True, "port": 0, "stream_width": 320, "stream_fps": 20})
+    name = settings.mqtt.camera
+    source = open_source(SourceConfig(uri=str(REPO / "models" / "demo_clip.mp4")), source_id=name)
+    sink = WebSink(settings, Detector(REPO / "models" / "demo_int8.tflite").labels, [Camera(name, source)])
+    stop = threading.Event()
+
+    def feed() -> None:
+        n = 0
+        while not stop.is_set():
+            image = np.full((360, 480, 3), n % 255, np.uint8)
+            sink.write_frame(Frame(image, seq=n, ts=time.time(), source_id=name), Detections.empty())
+            n += 1
+            time.sleep(0.02)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    host, port = "127.0.0.1", sink.server.port
+    request = f"GET /api/cameras/{name}/stream.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    conns: list[socket.socket] = []
+    try:
+        for _ in range(2):
+            conn = socket.create_connection((host, port), timeout=10)
+            conn.sendall(request)
+            conns.append(conn)
+        parts = [read_parts(conn, 8) for conn in conns]
+        for jpeg in parts[0] + parts[1]:
+            assert cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape == (240, 320, 3)
+        # Two viewers of one camera and mode share the encodes: about one per frame sent, not two.
+        assert sink.renderer.encoded <= 8 + 4, sink.renderer.encoded
+        # Streams take at most stream_slots workers; one more is told so, and the rest still answer.
+        for _ in range(sink.server.stream_slots - 2):
+            conn = socket.create_connection((host, port), timeout=10)
+            conn.sendall(request)
+            read_parts(conn, 1)
+            conns.append(conn)
+        from .conftest import get
+
+        refused = get(f"http://{host}:{port}/api/cameras/{name}/stream.mjpeg")
+        assert refused.status == 503 and "streams are open" in refused.json()["error"]  # type: ignore[index]
+        assert get(f"http://{host}:{port}/healthz").status in (
+            200,
+            503,
+        )  # answered, not queued behind streams
+    finally:
+        stop.set()
+        for conn in conns:
+            conn.close()
+        sink.close()
