@@ -72,10 +72,15 @@ class WebApp:
                     start_response, 401, "text/html; charset=utf-8", self.login, gate.challenge()
                 )
             return self._json(start_response, 401, {"error": "authentication required"}, gate.challenge())
-        return self._route(path, query, start_response, extra)
+        return self._route(path, method, query, start_response, extra)
 
     def _route(
-        self, path: str, query: dict[str, str], start_response: StartResponse, extra: list[tuple[str, str]]
+        self,
+        path: str,
+        method: str,
+        query: dict[str, str],
+        start_response: StartResponse,
+        extra: list[tuple[str, str]],
     ) -> Iterable[bytes]:
         site = self.site
         if path == "/":
@@ -106,7 +111,7 @@ class WebApp:
             )
             if parts[3] == "snapshot.jpg":
                 return self._snapshot(camera, mode, start_response, extra)
-            return self._stream(camera, mode, start_response, extra)
+            return self._stream(camera, mode, start_response, extra, head=method == "HEAD")
         return self._json(start_response, 404, {"error": f"no such page {path!r}"})
 
     @staticmethod
@@ -171,7 +176,12 @@ class WebApp:
         return self._send(start_response, 200, "image/jpeg", body, extra)
 
     def _stream(
-        self, camera: str, mode: Mode, start_response: StartResponse, extra: list[tuple[str, str]]
+        self,
+        camera: str,
+        mode: Mode,
+        start_response: StartResponse,
+        extra: list[tuple[str, str]],
+        head: bool = False,
     ) -> Iterable[bytes]:
         server = self.site.server
         with self._lock:
@@ -193,6 +203,9 @@ class WebApp:
             *extra,
         ]
         start_response("200 OK", headers)
+        if head:  # the headers only: a stream's body never ends
+            self.stream_closed()
+            return [b""]
         return _Stream(self, camera, mode, server.stopping)
 
     def stream_closed(self) -> None:

@@ -8,8 +8,8 @@ OpenCV 4.10), so drawing on each stream's worker would cost that per viewer."""
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 
 import numpy as np

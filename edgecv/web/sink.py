@@ -76,6 +76,7 @@ class WebSink(SinkBase):
         self.flowing: dict[str, bool] = {}
         self.states: dict[str, tuple[str, str | None]] = {}
         self.recent: dict[str, deque[dict[str, Any]]] = {n: deque(maxlen=RECENT_EVENTS) for n in self.names}
+        self._recent_lock = threading.Lock()
         self.metrics = Metrics(self.cameras, timings, self.flowing, self._mqtt_summary)
         self._others: list[Sink] = []
         self._frames_seen = 0
@@ -114,16 +115,18 @@ class WebSink(SinkBase):
         for event in events:
             if event.kind in COUNTED_TRACK_EVENTS:
                 self.metrics.events[(camera, event.kind)] += 1
-                self.recent[camera].append(
-                    {"type": "event", "camera": camera, "seq": frame.seq, "ts": round(frame.ts, 6)}
-                    | event_json(event, self.labels)
-                )
+                with self._recent_lock:
+                    self.recent[camera].append(
+                        {"type": "event", "camera": camera, "seq": frame.seq, "ts": round(frame.ts, 6)}
+                        | event_json(event, self.labels)
+                    )
 
     def write_scene_events(self, frame: Frame, events: Sequence[SceneEvent]) -> None:
         camera = frame.source_id
         for event in events:
             self.metrics.events[(camera, event.kind)] += 1
-            self.recent[camera].append(scene_event_json(event, camera, self.labels))
+            with self._recent_lock:
+                self.recent[camera].append(scene_event_json(event, camera, self.labels))
 
     # -- the watchdog's thread --------------------------------------------------------------------------
 
@@ -166,6 +169,8 @@ class WebSink(SinkBase):
         """``/api/stats``: each camera's stats payload (the MQTT stats topic's own fields), the MQTT sink's
         state and the process's."""
         now = time.monotonic()
+        with self._recent_lock:  # a deque changed by the post thread while it is copied raises
+            recent = {name: list(events) for name, events in self.recent.items()}
         cameras = {}
         for camera in self.cameras:
             kind, detail = self.states.get(camera.name, ("starting", None))
@@ -180,7 +185,7 @@ class WebSink(SinkBase):
                 "state": kind,
                 "detail": detail,
                 "flowing": self.flowing.get(camera.name, False),
-                "events": list(self.recent[camera.name])[-20:],
+                "events": recent[camera.name][-20:],
             }
         mqtt = self._mqtt_summary()
         return {
