@@ -94,3 +94,13 @@ class WebConfig(Section):
         description="Streams are shrunk to this width in pixels (never enlarged); snapshots keep the source "
         "size.",
     )
+
+    @model_validator(mode="after")
+    def _exposure(self) -> WebConfig:
+        # Checked with the config (edgecv check, a reload's validation), not only when the server starts.
+        if self.enabled and not is_loopback(self.bind) and not self.auth.enabled:
+            raise ValueError(
+                f"web.bind {self.bind} is not loopback and web.auth is not set: set web.auth.token_file or "
+                "web.auth.username + web.auth.password_file, or bind 127.0.0.1"
+            )
+        return self

@@ -59,6 +59,10 @@ def test_auth_config_pairs_and_loopback() -> None:
     for bind in ("0.0.0.0", "::", "192.168.1.5", "edgecv.local"):
         assert not is_loopback(bind), bind
     assert WebConfig().model_dump()["bind"] == "127.0.0.1" and WebConfig().port == 8080
+    with pytest.raises(ValidationError, match="web.bind 0.0.0.0 is not loopback and web.auth is not set"):
+        WebConfig(enabled=True, bind="0.0.0.0")
+    WebConfig(enabled=True, bind="0.0.0.0", auth={"token_file": "t"})  # type: ignore[arg-type]
+    WebConfig(enabled=False, bind="0.0.0.0")  # off: nothing is exposed
 
 
 def test_credential_files_relative_to_credentials_directory(tmp_path: Path) -> None:
@@ -200,9 +204,15 @@ def test_reconfigure_applies_rate_and_auth_live_and_moves_the_listener(tmp_path:
                 Settings(web={"enabled": True, "port": port, "auth": {"token_file": str(tmp_path / "nope")}})
             )
         assert sink.server.url == moved and sink.config.stream_fps == 2
-        # Exposing the cameras without auth is refused at a reload too.
+        # Exposing the cameras without auth is refused at a reload too: by the config's validation, and
+        # by the sink itself for settings built without it.
+        with pytest.raises(ValidationError, match="not loopback"):
+            Settings(web={"enabled": True, "bind": "0.0.0.0", "port": port})
+        exposed = Settings.model_construct(
+            web=WebConfig.model_construct(enabled=True, bind="0.0.0.0", port=port)
+        )
         with pytest.raises(ConfigError, match="not loopback"):
-            sink.reconfigure(Settings(web={"enabled": True, "bind": "0.0.0.0", "port": port}))
+            sink.reconfigure(exposed)
         assert get(moved + "api/stats", {"Authorization": "Bearer t0ken-xyz"}).status == 200
     finally:
         sink.close()
