@@ -78,10 +78,13 @@ class WebServer:
         self.stopping.set()
         from waitress import wasyncore
 
-        # Worker threads first (streams notice `stopping` within their wait), then the sockets, which ends
-        # the loop. Workers stuck sending to a dead viewer are daemon threads: not waited for past timeout.
-        server.task_dispatcher.shutdown(timeout=timeout)
+        # The listener first (nobody new), then every connection: closing one wakes a worker that waits for
+        # a viewer who stopped reading (waitress notifies it), so the workers end at once (streams notice
+        # `stopping` between parts) instead of holding the stop for `timeout`. Then the loop ends.
         server.close()
+        for channel in list(server.active_channels.values()):
+            channel.handle_close()
+        server.task_dispatcher.shutdown(timeout=timeout)
         wasyncore.close_all(server._map)
         if self._thread is not None:
             self._thread.join(timeout)

@@ -263,6 +263,7 @@ class WebSink(SinkBase):
         return {"web": {"url": self.server.url, "jpeg_encodes": self.renderer.encoded}}
 
     def close(self) -> None:
+        self.server.stopping.set()
+        self.newest.wake()  # streams waiting for a frame look at `stopping` now
         self.server.stop()
-        self.newest.wake()
         self.renderer.close()

@@ -283,3 +283,34 @@ def test_streams_share_encodes_shrink_to_stream_width_and_are_limited() -> None:
         for conn in conns:
             conn.close()
         sink.close()
+
+
+def test_close_ends_every_worker_even_with_a_viewer_that_stopped_reading() -> None:
+    from edgecv.config import Settings
+    from edgecv.pipeline.camera import Camera
+    from edgecv.web.sink import WebSink
+
+    settings = Settings(web={"enabled": True, "port": 0, "stream_fps": 60})
+    name = settings.mqtt.camera
+    source = open_source(SourceConfig(uri=str(REPO / "models" / "demo_clip.mp4")), source_id=name)
+    sink = WebSink(settings, Detector(REPO / "models" / "demo_int8.tflite").labels, [Camera(name, source)])
+    noise = np.random.default_rng(0).integers(0, 255, (720, 1280, 3), np.uint8)  # big JPEGs fill buffers
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(("127.0.0.1", sink.server.port))
+    stuck.sendall(f"GET /api/cameras/{name}/stream.mjpeg?raw=1 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    try:
+        # Feed until the stuck viewer's worker waits on its full buffer (frames stop being encoded for it).
+        encoded, n = -1, 0
+        while sink.renderer.encoded != encoded or n < 60:
+            encoded = sink.renderer.encoded
+            for _ in range(30):
+                sink.write_frame(Frame(noise, seq=n, ts=time.time(), source_id=name), Detections.empty())
+                n += 1
+                time.sleep(0.02)
+            assert n < 3000, "the stream never filled its buffer"
+        sink.close()
+        alive = [t.name for t in threading.enumerate() if t.name.startswith("waitress-")]
+        assert alive == []
+    finally:
+        stuck.close()
