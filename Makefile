@@ -12,7 +12,7 @@ HA_VENV ?= .venv-ha
 
 help:
 	@echo "make demo       run the bundled demo (runtime dependencies only)"
-	@echo "make test       install dev + convert dependencies and run the test suite"
+	@echo "make test       install dev (+ web) + convert dependencies and run the test suite"
 	@echo "make test-py310 unit tests on Python 3.10 with Bookworm's numpy 1.24 pins (Jetson / Pi OS Bookworm)"
 	@echo "make test-arm64 Pi OS Bookworm 64-bit under qemu: the README's Pi recipe, arm tests, detections vs x86 (root, ~20 min)"
 	@echo "make ha-venv    .venv-ha: Python 3.13 with the pinned homeassistant, whose schemas validate our discovery (make test runs it)"
@@ -28,7 +28,8 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -e .
 	touch $@
 
-# The suite converts small checkpoints, so it installs the [convert] extra (TensorFlow, CPU torch: ~3.7 GB).
+# The suite converts small checkpoints, so it installs the [convert] extra (TensorFlow, CPU torch: ~3.7 GB);
+# [dev] pulls [web] (waitress, prometheus_client) for the web view's tests.
 $(VENV)/.dev: pyproject.toml constraints/convert.txt | $(BIN)/python
 	$(BIN)/pip install $(PIP_FLAGS) -e '.[dev,convert]' -c constraints/convert.txt
 	touch $@
@@ -40,13 +41,15 @@ test: $(VENV)/.dev mosquitto ha-venv
 	$(BIN)/python -m pytest -q
 
 # The MQTT tests run a real broker, the unit tests systemd-analyze, the clock tests libfaketime, the stream
-# tests GStreamer's RTSP server in the system python3 (test pattern: plugins-base; VP8: plugins-good).
+# tests GStreamer's RTSP server in the system python3 (test pattern: plugins-base; VP8: plugins-good), the
+# web view's page test a headless Chromium.
 # Installed when missing and we are root on Debian/Ubuntu; else say how (those tests skip without them).
 mosquitto:
 	@missing=""; \
 	command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || missing="mosquitto"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v faketime >/dev/null || missing="$$missing faketime"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	/usr/bin/python3 -c "import gi; gi.require_version('GstRtspServer', '1.0'); gi.require_version('Gst', '1.0'); \
 	  from gi.repository import Gst; Gst.init(None); assert Gst.ElementFactory.find('vp8enc')" 2>/dev/null || \
 	  missing="$$missing python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good"; \

@@ -37,6 +37,7 @@ from .secrets import MASK, Redactor, mask_tree, secret_paths, values_at
 from .sections import DetectConfig, LogConfig, ModelConfig, OutputConfig, SourceConfig
 from .service import ServiceConfig
 from .tracker import TrackerConfig
+from .web import WebConfig
 
 CONFIG_ENV = "EDGECV_CONFIG"
 CONFLICT = "cameras_conflict"  # the error type of a shorthand key set beside a cameras map
@@ -111,6 +112,10 @@ class Settings(BaseSettings):
         default_factory=ServiceConfig, description="Health checks and deadlines when run as a service."
     )
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Publishing to an MQTT broker.")
+    web: WebConfig = Field(
+        default_factory=WebConfig,
+        description="The read-only web view: live annotated streams, snapshots, stats, /healthz, /metrics.",
+    )
     zones: dict[RuleName, ZoneConfig] = Field(
         default_factory=dict,
         description="Named zones of the one-camera shorthand (a camera of 'cameras' has its own): "

@@ -244,6 +244,27 @@ def count_message(
     return envelope(ids, device, camera, label=label, count=count, ts=round(ts, 6))
 
 
+def camera_stats(
+    *,
+    uptime_s: float,
+    fps: float,
+    frames: int,
+    dropped_frames: int,
+    skipped_frames: int,
+    stages_ms: dict[str, dict[str, float]],
+) -> dict[str, Any]:
+    """A camera's own fields of :class:`StatsMessage`, in the model's order: the stats topic and the web
+    view's ``/api/stats`` both build them here."""
+    return {
+        "uptime_s": round(uptime_s, 1),
+        "fps": round(fps, 2),
+        "frames": frames,
+        "dropped_frames": int(dropped_frames),
+        "skipped_frames": skipped_frames,
+        "stages_ms": stages_ms,
+    }
+
+
 def stats_message(ids: MessageIds, device: str, camera: str, ts: float, **stats: Any) -> dict[str, Any]:
     """:class:`StatsMessage`: ``ts`` (to the millisecond) then the ``stats`` fields, in the model's order."""
     return envelope(ids, device, camera, ts=round(ts, 3), **stats)

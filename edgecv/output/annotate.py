@@ -20,6 +20,7 @@ from ..config.scene import SceneConfig
 from ..detections import Detections
 from ..labels import Labels
 from ..scene.geometry import to_pixels
+from .glyphs import draw_text, text_mask
 
 # BGR, bright and far apart, none of them grey: a class's colour is PALETTE[class_id % len(PALETTE)], so a
 # class keeps its colour between frames, cameras and the page's legend. Index 0 (person in COCO models) is
@@ -45,7 +46,6 @@ MASK_COLOUR = (40, 40, 200)  # BGR: dull red
 HATCH_COLOUR = (90, 90, 255)  # BGR: a lighter red, visible over the tint
 CANDIDATE_COLOUR = (200, 200, 200)  # BGR: light grey, unlike any class colour
 TEXT_COLOUR = (0, 0, 0)
-FONT = cv2.FONT_HERSHEY_SIMPLEX
 DASH_PX = 6  # a candidate box's dash and gap length
 HATCH_PX = 12  # spacing of a mask's hatching
 
@@ -56,20 +56,23 @@ def class_colour(class_id: int) -> tuple[int, int, int]:
     return int(b), int(g), int(r)
 
 
-def _scale(image: np.ndarray) -> tuple[float, int]:
-    """Font scale and line thickness that read the same on a 320 px and a 1920 px frame."""
+def _scale(image: np.ndarray) -> tuple[int, int]:
+    """Text scale (whole multiples of the 12-row font) and line thickness that read the same on a 320 px
+    and a 1920 px frame."""
     short = min(image.shape[:2])
-    return max(0.35, short / 900), max(1, round(short / 400))
+    return max(1, round(short / 540)), max(1, round(short / 400))
 
 
-def _label(image: np.ndarray, text: str, x: int, y: int, colour: tuple[int, int, int], font: float) -> None:
-    """``text`` on a filled tag in ``colour`` whose bottom-left corner is at (x, y), kept inside the frame."""
-    (w, h), base = cv2.getTextSize(text, FONT, font, 1)
+def _label(image: np.ndarray, text: str, x: int, y: int, colour: tuple[int, int, int], font: int) -> None:
+    """``text`` on a filled tag in ``colour`` whose bottom-left corner is at (x, y), kept inside the frame.
+    Drawn with the bitmap font of :mod:`.glyphs`, not cv2.putText (that module says why)."""
+    mask = text_mask(text, font)
+    h, w = mask.shape
     height, width = image.shape[:2]
     x = min(max(x, 0), max(width - w - 2, 0))
-    y = min(max(y, h + base + 2), height)
-    cv2.rectangle(image, (x, y - h - base - 2), (x + w + 2, y), colour, cv2.FILLED)
-    cv2.putText(image, text, (x + 1, y - base), FONT, font, TEXT_COLOUR, 1, cv2.LINE_AA)
+    y = min(max(y, h + 2), height)
+    cv2.rectangle(image, (x, y - h - 2), (x + w + 1, y), colour, cv2.FILLED)
+    draw_text(image, text, x + 1, y - h - 1, TEXT_COLOUR, font)
 
 
 def _tint(
@@ -136,7 +139,7 @@ def _dashed_boxes(image: np.ndarray, boxes: np.ndarray, colour: tuple[int, int, 
     )  # not anti-aliased: exact colour, crisp dashes
 
 
-def _draw_scene(image: np.ndarray, scene: SceneConfig, font: float, thickness: int) -> None:
+def _draw_scene(image: np.ndarray, scene: SceneConfig, font: int, thickness: int) -> None:
     height, width = image.shape[:2]
     masks = [to_pixels(m.polygon, m.units, width, height) for m in scene.masks]
     if masks:
@@ -193,7 +196,7 @@ def annotate(
         for (x1, _, _, y2), name, score in zip(
             candidates.boxes.tolist(), names, candidates.scores.tolist(), strict=True
         ):
-            _label(out, f"{name}? {score:.2f}", round(x1), round(y2), CANDIDATE_COLOUR, font * 0.85)
+            _label(out, f"{name}? {score:.2f}", round(x1), round(y2), CANDIDATE_COLOUR, font)
     if len(detections):
         boxes = np.round(detections.boxes).astype(int).tolist()
         names = labels.names_for(detections.class_ids)

@@ -61,6 +61,15 @@ class WatchesCameras(Protocol):
 
 
 @runtime_checkable
+class DescribesCameras(Protocol):
+    """A sink that shows why a camera is (not) flowing (the web's ``/healthz``): the watchdog calls
+    ``camera_detail`` from its thread whenever a camera's state changes, with its kind (running, starting,
+    waiting, reconnecting, stalled, ended, failed) and detail (``lost 12 s ago``, ``4.9 fps``, or None)."""
+
+    def camera_detail(self, camera: str, kind: str, detail: str | None) -> None: ...
+
+
+@runtime_checkable
 class WritesSceneEvents(Protocol):
     """A sink that also takes the scene rules' events (zone enter/exit, loiter, line crossings; see
     :mod:`edgecv.scene.events`). The post thread calls it right after ``write_events`` of the same frame,
@@ -77,6 +86,26 @@ class ResetsCounts(Protocol):
     thread."""
 
     def reset_counts(self, camera: str) -> None: ...
+
+
+@runtime_checkable
+class WantsCandidates(Protocol):
+    """A sink that shows the best detections *below* a camera's threshold (the web view's ``?debug=1``: why
+    is nothing detected). The post thread asks ``wants_candidates`` every frame; only when it says yes does
+    it decode that frame a second time at a low threshold and call ``write_candidates`` (before
+    ``write_frame``) with the top few under the camera's own threshold, so nobody watching costs nothing."""
+
+    def wants_candidates(self, camera: str) -> bool: ...
+
+    def write_candidates(self, frame: Frame, candidates: Detections) -> None: ...
+
+
+@runtime_checkable
+class SeesSinks(Protocol):
+    """A sink that reports on the others (the web view's ``/api/stats`` shows the MQTT sink's ``summary``).
+    Told the run's sinks once they are all built."""
+
+    def see_sinks(self, sinks: Sequence[Sink]) -> None: ...
 
 
 class SinkBase:

@@ -17,6 +17,7 @@ from ..detect.families import FAMILIES
 from ..errors import ConfigError, ModelError, SourceError
 from ..mqtt.commands import CameraControl
 from ..output import SINKS, Sink, SinkContext
+from ..output.base import SeesSinks
 from ..scene.rules import CameraScene
 from ..track.tracker import ByteTracker
 from .camera import Camera
@@ -166,8 +167,15 @@ def build_sinks(
     context = SinkContext(
         settings, detector.labels, [c.source for c in cameras], timings, cameras, dict(controls or {})
     )
-    sinks = (SINKS.get(name)(context) for name in settings.output.sinks)
-    return [sink for sink in sinks if sink is not None]
+    names = list(settings.output.sinks)
+    if settings.web.enabled and "web" not in names:
+        names.append("web")  # web.enabled is enough: the web view is asked for by its own section
+    built = (SINKS.get(name)(context) for name in names)
+    sinks = [sink for sink in built if sink is not None]
+    for sink in sinks:
+        if isinstance(sink, SeesSinks):
+            sink.see_sinks(sinks)
+    return sinks
 
 
 def build_tracker(

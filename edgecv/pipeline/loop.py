@@ -38,7 +38,7 @@ from ..detect.preprocess import Transform
 from ..detections import Detections
 from ..errors import SourceError
 from ..frame import Frame
-from ..output.base import Sink, WritesSceneEvents
+from ..output.base import Sink, WantsCandidates, WritesSceneEvents
 from ..scene.events import SceneEvent
 from ..scene.motion import FrameGate
 from ..track.events import TrackEvent
@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 FILE_BUFFERS = 2
 LIVE_BUFFERS = 3
 POLL_S = 0.2  # how often blocked threads look at the stop flag
+CANDIDATE_CONF = 0.05  # WantsCandidates: the threshold of the second decode, below every useful one
+CANDIDATES_MAX = 10  # ... and how many of the best candidates under the camera's threshold it hands over
 SWITCH_INTERVAL_S = 0.0002
 _NO_DETECTIONS = Detections.empty()
 
@@ -173,6 +175,7 @@ class Pipeline:
         self._interrupted = False
         self._last_frames: dict[int, Frame] = {}
         self.progress = Heartbeats()  # heartbeats for a watchdog; see edgecv.service.watchdog
+        self._debug_sinks = [s for s in sinks if isinstance(s, WantsCandidates)]
 
     # -- control ----------------------------------------------------------------------------------------
 
@@ -298,6 +301,9 @@ class Pipeline:
                     scene_events += scene.end_tracks(events, frame.ts)
                     mark, scene_s = time.perf_counter(), scene_s + time.perf_counter() - mark
                     self._time(camera, "scene", scene_s)
+                for debug in self._debug_sinks:
+                    if debug.wants_candidates(camera.name):
+                        debug.write_candidates(frame, self._candidates(item, camera))
                 for sink in self.sinks:
                     sink.write_frame(frame, detections)
                     if events:
@@ -345,6 +351,13 @@ class Pipeline:
         self.frames_out += 1
         if self.frames_out == 1:
             self._first_out = self._last_out
+
+    def _candidates(self, item: _Result, camera: Camera) -> Detections:
+        """The best detections of a frame under the camera's threshold, from a second, low-threshold decode."""
+        params = camera.params or self.detector.params
+        low = self.detector.finish(item.outputs, item.transform, replace(params, conf=CANDIDATE_CONF))
+        low = low[low.scores < params.conf]
+        return low[np.argsort(-low.scores, kind="stable")[:CANDIDATES_MAX]]
 
     def _finish_tracks(self, index: int) -> None:
         """Close every open track of a camera whose capture ended, so subscribers see an ``end`` for each

@@ -42,7 +42,7 @@ from ..config import Settings
 from ..detect.detector import Detector
 from ..errors import EdgecvError
 from ..mqtt.commands import Baseline, CameraControl, control_of
-from ..output.base import ClosesBy, Sink, WatchesCameras
+from ..output.base import ClosesBy, DescribesCameras, Sink, WatchesCameras
 from ..output.record import record_sink
 from ..pipeline.build import build_cameras, build_detector, build_sinks, build_sources, build_tracker
 from ..pipeline.camera import Camera
@@ -133,6 +133,7 @@ class Runner:
             settings.service,
             on_fatal=self._on_fatal(state),
             on_camera=_camera_watchers(sinks),
+            on_state=_state_watchers(sinks),
         )
         reloads = (
             ReloadWorker(
@@ -157,7 +158,11 @@ class Runner:
                         assert reloads is not None
                         rebuilt = self._reopen(state, plan, watchdog.stop_deadline)
                         pipeline = state.pipeline = self._pipeline(state)
-                        watchdog.watch(pipeline, _camera_watchers(state.sinks) if rebuilt else None)
+                        watchdog.watch(
+                            pipeline,
+                            _camera_watchers(state.sinks) if rebuilt else None,
+                            _state_watchers(state.sinks) if rebuilt else None,
+                        )
                         reloads.reopened(plan)
                         if state.stop_requested:  # a signal while reopening: the new pipeline only drains
                             pipeline.stop()
@@ -256,6 +261,10 @@ class Runner:
 
 def _camera_watchers(sinks: list[Sink]) -> list[Callable[[str, bool], None]]:
     return [sink.camera_state for sink in sinks if isinstance(sink, WatchesCameras)]
+
+
+def _state_watchers(sinks: list[Sink]) -> list[Callable[[str, str, str | None], None]]:
+    return [sink.camera_detail for sink in sinks if isinstance(sink, DescribesCameras)]
 
 
 def _publish_error(state: RunState, config_file: str, reason: str) -> None:

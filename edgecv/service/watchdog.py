@@ -81,6 +81,7 @@ class ServiceWatchdog:
         on_fatal: Callable[[str], None] | None = None,
         clock: ClockWatch = CLOCK,
         on_camera: Sequence[Callable[[str, bool], None]] = (),
+        on_state: Sequence[Callable[[str, str, str | None], None]] = (),
     ) -> None:
         self._pipeline = pipeline
         self._clock = clock
@@ -90,6 +91,9 @@ class ServiceWatchdog:
         self._on_fatal = on_fatal
         self._on_camera = list(on_camera)
         self._flowing: dict[str, bool] = {}
+        # on_state hear each camera's kind and detail (CameraState) whenever they change (the web's /healthz).
+        self._on_state = list(on_state)
+        self._states: dict[str, tuple[str, str | None]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failure: str | None = None  # why the service gave up, once it has
@@ -106,14 +110,20 @@ class ServiceWatchdog:
     # -- control ----------------------------------------------------------------------------------------
 
     def watch(
-        self, pipeline: Watched, on_camera: Sequence[Callable[[str, bool], None]] | None = None
+        self,
+        pipeline: Watched,
+        on_camera: Sequence[Callable[[str, bool], None]] | None = None,
+        on_state: Sequence[Callable[[str, str, str | None], None]] | None = None,
     ) -> None:
         """Watch a new pipeline from now on (a reload reopened the model or sources in-process); its cameras'
-        states are told again, to ``on_camera`` when the sinks were rebuilt."""
+        states are told again, to ``on_camera`` and ``on_state`` when the sinks were rebuilt."""
         self._pipeline = pipeline
         self._cameras = list(pipeline.cameras)
         if on_camera is not None:
             self._on_camera = list(on_camera)
+        if on_state is not None:
+            self._on_state = list(on_state)
+        self._states = {}
         self._flowing = {}
         self._fps_mark = None
         self._camera_fps = {}
@@ -270,6 +280,10 @@ class ServiceWatchdog:
     def _report_flowing(self, states: list[CameraState]) -> None:
         for state in states:
             name, flowing = state.camera.name, state.kind == "running"
+            if self._on_state and self._states.get(name) != (state.kind, state.detail):
+                self._states[name] = (state.kind, state.detail)
+                for tell in self._on_state:
+                    tell(name, state.kind, state.detail)
             if self._flowing.get(name) == flowing:
                 continue
             if name in self._flowing and len(self._cameras) > 1:
