@@ -76,9 +76,15 @@ class SourceBase(ABC):
     ``None`` (live sources override it). A base class, not part of the protocol, so that the protocol stays
     a description only."""
 
+    name: str
+
     @property
     def lost_since(self) -> float | None:
         return None
+
+    def _not_open(self) -> SourceError:
+        """The error of a read before :meth:`open` (or after :meth:`close`)."""
+        return SourceError(f"{self.name} is not open", "call open() first")
 
     @abstractmethod
     def open(self) -> None: ...

@@ -75,7 +75,7 @@ class ImageFolderSource(SourceBase):
         if self._ended:
             return None
         if self._files is None:
-            raise SourceError(f"{self.name} is not open", "call open() first")
+            raise self._not_open()
         self._pacer.wait()
         files = self._files
         while True:

@@ -71,7 +71,7 @@ class LiveSource(SourceBase):
 
     def read(self, timeout: float) -> Frame:
         if self._grabber is None or self._closed:
-            raise SourceError(f"{self.name} is not open", "call open() first")
+            raise self._not_open()
         self._pacer.wait()
         frame_id, image, ts, mono = self._grabber.latest(self._last_id, timeout)
         self._last_id = frame_id

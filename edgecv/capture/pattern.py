@@ -17,7 +17,7 @@ from edgecv.capture.base import FrameSource, SourceBase
 from edgecv.capture.stats import SourceStats
 from edgecv.capture.uri import SOURCES, SourceSpec, SourceType
 from edgecv.config.sections import SourceConfig
-from edgecv.errors import SourceError, SourceInputError
+from edgecv.errors import SourceInputError
 from edgecv.frame import Frame
 
 SCHEME = "pattern"
@@ -46,7 +46,7 @@ class PatternSource(SourceBase):
 
     def read(self, timeout: float = 0.0) -> Frame | None:
         if not self._open:
-            raise SourceError(f"{self.name} is not open", "call open() first")
+            raise self._not_open()
         seq = self.stats.frames
         if seq >= self._frames and not self._loop:
             return None

@@ -16,7 +16,7 @@ from edgecv.capture.pacing import Pacer
 from edgecv.capture.stats import SourceStats
 from edgecv.capture.uri import SOURCES, SourceSpec, SourceType, file_not_found, refuse_picamera, require_uri
 from edgecv.config.sections import SourceConfig
-from edgecv.errors import SourceError, SourceInputError
+from edgecv.errors import SourceInputError
 from edgecv.frame import Frame, stamp
 
 
@@ -95,7 +95,7 @@ class VideoFileSource(SourceBase):
         if self._ended:
             return None
         if self._cap is None:
-            raise SourceError(f"{self.name} is not open", "call open() first")
+            raise self._not_open()
         self._pacer.wait()
         ok, image = self._cap.read()
         if not ok and self._loop and self._in_pass > 0:

@@ -75,8 +75,8 @@ class MqttTlsConfig(Section):
 
     @model_validator(mode="after")
     def _check_pair(self) -> MqttTlsConfig:
-        if (self.cert_file is None) != (self.key_file is None):
-            given, missing = ("cert_file", "key_file") if self.key_file is None else ("key_file", "cert_file")
+        if pair := self.unpaired("cert_file", "key_file"):
+            given, missing = pair
             raise ValueError(f"tls.{given} is set but tls.{missing} is not; a client certificate needs both")
         return self
 

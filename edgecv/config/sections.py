@@ -13,6 +13,13 @@ from pydantic_settings import NoDecode
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    def unpaired(self, first: str, second: str) -> tuple[str, str] | None:
+        """For two fields that go together (set both or neither): ``(given, missing)`` when only one is set."""
+        first_unset, second_unset = getattr(self, first) is None, getattr(self, second) is None
+        if first_unset == second_unset:
+            return None
+        return (second, first) if first_unset else (first, second)
+
 
 def _split_list(value: Any) -> Any:
     """Lists from the environment: JSON (``["person", "car"]``) or comma-separated (``person,car``)."""

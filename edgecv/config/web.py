@@ -51,8 +51,8 @@ class WebAuthConfig(Section):
 
     @model_validator(mode="after")
     def _pairs(self) -> WebAuthConfig:
-        if (self.username is None) != (self.password_file is None):
-            given, missing = ("username", "password_file") if self.username else ("password_file", "username")
+        if pair := self.unpaired("username", "password_file"):
+            given, missing = pair
             raise ValueError(f"web.auth.{given} needs web.auth.{missing} too (basic auth takes both)")
         return self
 

@@ -11,7 +11,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -49,7 +49,30 @@ class Timings(Protocol):
     def summary_ms(self) -> dict[str, dict[str, float]]: ...
 
 
-class Channel:
+class CameraPublishing:
+    """What each per-camera publisher (:class:`Channel`, :class:`edgecv.mqtt.scene.SceneChannel`) publishes
+    with: the config, the camera's topics, the labels, the message ids and the process's publisher; and the
+    one way an event goes out on the camera's ``events`` topic (track and scene events share it)."""
+
+    def __init__(
+        self, config: MqttConfig, topics: Topics, labels: Labels, ids: MessageIds, publisher: Publisher
+    ) -> None:
+        self.config = config
+        self.topics = topics
+        self.labels = labels
+        self.ids = ids
+        self.publisher = publisher
+
+    def send_event(self, body: dict[str, Any]) -> None:
+        """Queue an event message (spooled while the broker is away, like every event)."""
+        self.publisher.send(
+            Message(
+                self.topics.events, dumps(body), self.config.qos_events, False, MessageKind.EVENTS, body["id"]
+            )
+        )
+
+
+class Channel(CameraPublishing):
     """Publishes one camera's frames, events, counts, stats and availability through ``publisher``.
 
     ``dropped_frames`` returns the camera's frames captured but never inferred, ``timings`` are its stage
@@ -70,11 +93,7 @@ class Channel:
         timings: Timings | None,
         started: float,
     ) -> None:
-        self.config = config
-        self.topics = topics
-        self.labels = labels
-        self.ids = ids
-        self.publisher = publisher
+        super().__init__(config, topics, labels, ids, publisher)
         self.decimals = decimals
         self.dropped_frames = dropped_frames
         self.timings = timings
@@ -171,16 +190,7 @@ class Channel:
         for event in events:
             fields = event_json(event, self.labels, self.decimals)
             body = event_message(self.ids, self._device, self._camera, frame.seq, frame.ts, fields)
-            self.publisher.send(
-                Message(
-                    self.topics.events,
-                    dumps(body),
-                    self.config.qos_events,
-                    False,
-                    MessageKind.EVENTS,
-                    body["id"],
-                )
-            )
+            self.send_event(body)
             if self.config.snapshot.enabled and event.kind in ("new", "update"):
                 self._maybe_snapshot(frame, event, fields["label"])
 

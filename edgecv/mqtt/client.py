@@ -34,6 +34,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 
 from ..config.mqtt import MqttConfig, MqttTlsConfig, credentials_password_file
+from ..credentials import first_line
 from ..errors import ConfigError, EdgecvError
 from .reachability import Reachability, describe
 
@@ -73,14 +74,9 @@ def read_password(config: MqttConfig) -> str | None:
         path = credentials_password_file()
     if path is None:
         return None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read mqtt.password_file {path}: {exc.strerror}",
-            "check the path and that the edgecv user may read it",
-        ) from None
-    return lines[0] if lines else ""
+    return first_line(
+        path, f"cannot read mqtt.password_file {path}", "check the path and that the edgecv user may read it"
+    )
 
 
 def build_client(config: MqttConfig, client_id: str) -> paho.Client:

@@ -91,16 +91,8 @@ class Discovery:
 
     @staticmethod
     def _attached(topics: Topics, state_topic: str) -> dict[str, Any]:
-        """What every entity of the camera has: its state topic, both availability topics, its device."""
-        return {
-            "state_topic": state_topic,
-            "availability": [
-                {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}
-                for topic in (topics.device_availability, topics.availability)
-            ],
-            "availability_mode": "all",
-            "device": Discovery._device(topics),
-        }
+        """What every sensor of the camera has: its state topic, then what :meth:`_common` gives."""
+        return {"state_topic": state_topic, **Discovery._common(topics)}
 
     def _configs(self, topics: Topics) -> dict[str, bytes]:
         node = self.node(topics)
@@ -130,7 +122,8 @@ class Discovery:
         return out
 
     @staticmethod
-    def _common(topics: Topics) -> dict:
+    def _common(topics: Topics) -> dict[str, Any]:
+        """What every entity of the camera has: both availability topics, its device."""
         return {
             "availability": [
                 {"topic": topic, "payload_available": "online", "payload_not_available": "offline"}

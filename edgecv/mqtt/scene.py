@@ -23,9 +23,8 @@ from ..config.mqtt import MqttConfig
 from ..frame import Frame
 from ..labels import Labels
 from ..scene.events import SceneEvent, scene_event_json
-from .channel import dumps
+from .channel import CameraPublishing, dumps
 from .coalesce import Coalescer
-from .outbox import Message, MessageKind
 from .payloads import MessageIds, line_totals, scene_event_message, zone_occupancy
 from .publisher import Publisher
 from .rules import SceneRules
@@ -37,7 +36,7 @@ log = logging.getLogger(__name__)
 DIRECTIONS = ("in", "out")
 
 
-class SceneChannel:
+class SceneChannel(CameraPublishing):
     """The scene side of one camera (see the module's docstring). ``rules`` name its zones and lines; their
     topics are published at once (zones at 0, lines with the totals kept in ``totals_file``)."""
 
@@ -52,11 +51,7 @@ class SceneChannel:
         coalescer: Coalescer,
         totals_file: TotalsFile,
     ) -> None:
-        self.config = config
-        self.topics = topics
-        self.labels = labels
-        self.ids = ids
-        self.publisher = publisher
+        super().__init__(config, topics, labels, ids, publisher)
         self.coalescer = coalescer
         self.totals_file = totals_file
         self._lock = threading.Lock()
@@ -88,16 +83,7 @@ class SceneChannel:
         for event in events:
             fields = scene_event_json(event, self.topics.camera, self.labels)
             body = scene_event_message(self.ids, self.topics.device, frame.seq, fields)
-            self.publisher.send(
-                Message(
-                    self.topics.events,
-                    dumps(body),
-                    self.config.qos_events,
-                    False,
-                    MessageKind.EVENTS,
-                    body["id"],
-                )
-            )
+            self.send_event(body)
             with self._lock:
                 if self._apply(event, fields["label"]):
                     (lines if event.kind == "line_cross" else zones).add(event.rule)

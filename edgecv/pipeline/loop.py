@@ -304,20 +304,7 @@ class Pipeline:
                 for debug in self._debug_sinks:
                     if debug.wants_candidates(camera.name):
                         debug.write_candidates(frame, self._candidates(item, camera))
-                for sink in self.sinks:
-                    sink.write_frame(frame, detections)
-                    if events:
-                        sink.write_events(frame, events)
-                if scene_events:
-                    for scene_sink in self._scene_sinks:
-                        scene_sink.write_scene_events(frame, scene_events)
-                self._last_out = time.perf_counter()
-                self._time(camera, "output", self._last_out - mark)
-                self._last_frames[item.camera] = frame
-                camera.frames += 1
-                self.frames_out += 1
-                if self.frames_out == 1:
-                    self._first_out = self._last_out
+                self._output(item.camera, frame, detections, events, scene_events, mark)
         except BrokenPipeError:
             # The reader of our stdout went away (`edgecv run | head`): a normal way to end.
             log.debug("output closed by its reader; stopping")
@@ -336,17 +323,30 @@ class Pipeline:
         # A lost track that ends here also ends its zone stays, as it would on an inferred frame.
         scene = camera.scene
         scene_events = scene.end_tracks(events, frame.ts) if events and scene is not None else []
-        mark = time.perf_counter()
+        camera.skipped_frames += 1
+        self._output(item.camera, frame, _NO_DETECTIONS, events, scene_events, time.perf_counter())
+
+    def _output(
+        self,
+        index: int,
+        frame: Frame,
+        detections: Detections,
+        events: list[TrackEvent],
+        scene_events: list[SceneEvent],
+        mark: float,
+    ) -> None:
+        """Hands a frame, its detections and events to the sinks (inferred and skipped frames alike), timing
+        the output stage from ``mark`` and counting the frame out of camera ``index``."""
+        camera = self.cameras[index]
         for sink in self.sinks:
-            sink.write_frame(frame, _NO_DETECTIONS)
+            sink.write_frame(frame, detections)
             if events:
                 sink.write_events(frame, events)
         for scene_sink in self._scene_sinks if scene_events else ():
             scene_sink.write_scene_events(frame, scene_events)
         self._last_out = time.perf_counter()
         self._time(camera, "output", self._last_out - mark)
-        self._last_frames[item.camera] = frame
-        camera.skipped_frames += 1
+        self._last_frames[index] = frame
         camera.frames += 1
         self.frames_out += 1
         if self.frames_out == 1:

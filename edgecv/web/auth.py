@@ -15,6 +15,7 @@ from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 
 from ..config.web import WebAuthConfig, credential_path
+from ..credentials import first_line
 from ..errors import ConfigError
 
 COOKIE = "edgecv_session"
@@ -25,14 +26,11 @@ REALM = "edgecv"
 def read_secret(path: Path, key: str) -> str:
     """The first line of a credential file; a one-line ConfigError when it is missing or empty."""
     where = credential_path(path)
-    try:
-        lines = where.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(
-            f"{key}: cannot read {where}: {exc.strerror}",
-            "give a readable file (relative paths are looked up in $CREDENTIALS_DIRECTORY)",
-        ) from None
-    value = lines[0].strip() if lines else ""
+    value = first_line(
+        where,
+        f"{key}: cannot read {where}",
+        "give a readable file (relative paths are looked up in $CREDENTIALS_DIRECTORY)",
+    ).strip()
     if not value:
         raise ConfigError(f"{key}: {where} is empty", "put the secret on its first line")
     return value
