@@ -319,10 +319,19 @@ class Pipeline:
         """A frame the detector skipped: its tracks held (when nothing moved; lost ones may end), then to the
         sinks with no detections (each sink decides whether to show it: ``output.include_skipped``)."""
         camera, frame = self.cameras[item.camera], item.frame
-        events = camera.tracker.hold(frame.mono) if item.hold and camera.tracker is not None else []
-        # A lost track that ends here also ends its zone stays, as it would on an inferred frame.
+        tracker = camera.tracker if item.hold else None
+        events = tracker.hold(frame.mono) if tracker is not None else []
         scene = camera.scene
-        scene_events = scene.end_tracks(events, frame.ts) if events and scene is not None else []
+        scene_events: list[SceneEvent] = []
+        if scene is not None and tracker is not None and scene.follows_tracks:
+            # The held tracks stand where the last detection saw them: their zone timers run on (loiter on
+            # time); the frame's lines keep printing no detections (the documented skipped-frame contract).
+            start = time.perf_counter()
+            scene_events = scene.hold(tracker.held(), frame.ts, frame.mono, tracker.origins)
+            self._time(camera, "scene", time.perf_counter() - start)
+        if events and scene is not None:
+            # A lost track that ends here also ends its zone stays, as it would on an inferred frame.
+            scene_events += scene.end_tracks(events, frame.ts)
         camera.skipped_frames += 1
         self._output(item.camera, frame, _NO_DETECTIONS, events, scene_events, time.perf_counter())
 

@@ -257,6 +257,28 @@ class CameraScene:
             detections = detections.with_zones(names)
         return detections, events
 
+    @property
+    def follows_tracks(self) -> bool:
+        """Whether zones or lines are placed: the rules that follow tracks (on skipped frames too)."""
+        rules = self._rules
+        return rules is not None and bool(rules.zones.rules or rules.lines.rules)
+
+    def hold(
+        self, held: Detections, ts: float, mono: float, origins: Origins | None = None
+    ) -> list[SceneEvent]:
+        """Zones and lines on a frame the detector skipped because nothing moved: ``held``, the tracker's
+        confirmed tracks where the last detection saw them (:meth:`~edgecv.track.tracker.ByteTracker.held`).
+        Standing still, they cross no line and change no zone; their timers run on, so a ``loiter`` or a
+        pending ``zone_enter``/``zone_exit`` comes when due, not at the next forced detection. The frame
+        prints no detections, so no zone names are made."""
+        events, self._closing = self._closing, []
+        rules = self._rules
+        if rules is None:
+            return events
+        events += rules.lines.update(held, ts, mono, origins)
+        events += rules.zones.update(held, mono, ts)[1]
+        return events
+
     def end(self, track_ids: np.ndarray, ts: float) -> list[SceneEvent]:
         """The tracker ended these tracks: they leave their zones; a crossing under way counts."""
         if self._rules is None or not len(track_ids):

@@ -337,6 +337,16 @@ class ByteTracker:
         t.keep(~dead)
         return events
 
+    def held(self) -> Detections:
+        """The tracks a skipped frame (:meth:`hold`) holds in view, as that frame's detections: the confirmed
+        tracks (seen at the last detection) with their ids, classes, last boxes and scores, in table order.
+
+        Nothing moved, so they stand where the last detection saw them: scene rules run on them keep their
+        timers (loiter, a pending zone enter or exit) on time between detections, and see no crossing."""
+        t = self.tracks
+        rows = (t.status == CONFIRMED).nonzero()[0]
+        return Detections(t.box.take(rows, axis=0), t.score[rows], t.class_id[rows], t.ids[rows])
+
     def origins(self, track_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where and when the tracks of ``track_ids`` were first detected, while still tentative: their first
         boxes (``float32[N, 4]``) and wall times (``float64[N]``); nan for ids the tracker does not hold.

@@ -144,3 +144,37 @@ def test_outside_frame_warning_is_logged_once_per_geometry(caplog: pytest.LogCap
     assert [r.getMessage() for r in caplog.records] == [
         "camera cam: line 'far' reaches outside the 400x200 frame: [[10.0, 10.0], [500.0, 10.0]]"
     ]
+
+
+def test_held_tracks_keep_zone_timers_on_time_between_detections() -> None:
+    """A skipped frame's held tracks (CameraScene.hold) fire the pending enter and the loiter when due, as
+    detecting every frame would; without them both wait for the next detection."""
+    config = SceneConfig(
+        zones={"a": {**ZONE, "inertia_s": 0.5, "loiter_s": 1.0}}, lines={"door": LINE, "far": LINE}
+    )
+    still = tracked([person(50, 50), person(300, 50)], [1, 2])  # one inside a, one beside the lines
+    every, gated = CameraScene("cam", config, LABELS), CameraScene("cam", config, LABELS)
+    times = [round(k / 10, 1) for k in range(31)]
+    detected = [(t, e.kind) for t in times for e in step(every, still, t)[1]]
+    held = []
+    for t in times:
+        if t in (0.0, 3.0):  # detections; the frames between skipped
+            held += [(t, e.kind) for e in step(gated, still, t)[1]]
+        else:
+            held += [(t, e.kind) for e in gated.hold(still, 1000 + t, t)]
+    assert held == detected == [(0.5, "zone_enter"), (1.0, "loiter")]  # loiter_s counts from inside
+    unheld = CameraScene("cam", config, LABELS)
+    late = [(t, e.kind) for t in (0.0, 3.0) for e in step(unheld, still, t)[1]]
+    assert late == [(3.0, "zone_enter"), (3.0, "loiter")]  # what skipped frames without the hold gave
+    assert gated.occupancy() == {"a": {"person": 1}}
+    assert gated.line_totals() == {n: {"in": {}, "out": {}} for n in ("door", "far")}
+
+
+def test_hold_before_any_rule_is_placed_or_without_zones_and_lines_does_nothing() -> None:
+    scene = CameraScene("cam", SceneConfig(zones={"a": ZONE}), LABELS)
+    assert not scene.follows_tracks and scene.hold(tracked([person(50, 50)], [1]), 1000.0, 0.0) == []
+    step(scene, tracked([person(50, 50)], [1]), 0.0)
+    assert scene.follows_tracks
+    masks_only = CameraScene("cam", SceneConfig(masks=[{"polygon": [[0, 0], [10, 0], [10, 10]]}]), LABELS)
+    step(masks_only, tracked([person(50, 50)], [1]), 0.0)
+    assert not masks_only.follows_tracks

@@ -101,3 +101,22 @@ def test_still_people_keep_their_ids_when_a_detection_after_a_skipped_stretch_mi
         assert not [e for e in events if e.kind in ("new", "end")]
     else:  # without the hold the stillness counts as 3 s unseen: the missed person's track ends
         assert [e.kind for e in events if e.kind in ("new", "end")] == ["end"]
+
+
+def test_held_gives_the_confirmed_tracks_where_the_last_detection_saw_them(dets, box) -> None:
+    tracker = ByteTracker(TrackerConfig(lost_s=1.0, lost_frames=10))
+    assert len(tracker.held()) == 0  # no tracks
+    t = 0.0
+    for _ in range(5):  # a still person (id 1) and a walker who then leaves (lost)
+        reported, _ = tracker.update(dets([box(100, 100), box(300 + 80 * t, 100)], [0.8, 0.7], [0, 2]), t)
+        t += 1 / FPS
+    reported, _ = tracker.update(dets([box(100, 100), box(500, 300)], [0.6, 0.9]), t)  # + a newcomer
+    tracker.hold(t + 0.1)
+    held = tracker.held()
+    # Only the still person: the walker is lost (out of view), the newcomer tentative (no id yet).
+    assert reported.track_ids is not None and reported.track_ids.tolist() == [1, -1]
+    assert held.track_ids is not None and held.track_ids.tolist() == [1]
+    assert held.boxes.tolist() == reported.boxes[:1].tolist()
+    assert held.scores.tolist() == reported.scores[:1].tolist()
+    assert held.class_ids.tolist() == [0]
+    assert tracker.held().boxes.tolist() == held.boxes.tolist()  # holding moves nothing
