@@ -277,3 +277,39 @@ def test_bench_infers_every_frame_with_motion_gating_configured(
     # The pipeline's rate against bare invoke(): gating would count skipped frames as processed ones.
     assert "motion" not in report["sweep"][0]["stages_ms"]
     assert report["sweep"][0]["stages_ms"]["inference"]
+
+
+def test_a_still_person_loiters_on_time_while_the_detector_is_skipped(
+    tmp_path: Path, ssd_mobilenet: Path, shared_assets: Path
+) -> None:
+    # People walk for 2 s (every frame detected, gated or not), then freeze: the zone's timers run on the
+    # held tracks of the skipped frames, not at the next forced detection (after the clip's end here).
+    clip = clip_of(tmp_path / "freeze.avi", shared_assets, [("move", 20), ("still", 80)])
+    inertia_s, loiter_s = 0.5, 6.0
+    zone = {"polygon": [[0, 0], [1, 0], [1, 1], [0, 1]], "units": "relative", "inertia_s": inertia_s}
+    scene = {"zones": {"floor": {**zone, "loiter_s": loiter_s}}}
+    gated, summary = run(
+        tmp_path,
+        ssd_mobilenet,
+        clip,
+        {**scene, "motion": {"enabled": True, "max_skip_s": 8.0}, "output": {"include_skipped": True}},
+    )
+    plain, _ = run(tmp_path, ssd_mobilenet, clip, scene, "plain")
+    assert summary["skipped_frames"] >= 30
+
+    def scene_events(lines: list[dict], kind: str) -> dict[int, float]:
+        """Track id -> the event's time since the clip's first frame."""
+        start = frames(lines)[0]["ts"]
+        return {e["track_id"]: e["ts"] - start for e in lines if e["type"] == "event" and e["event"] == kind}
+
+    loiters, reference = scene_events(gated, "loiter"), scene_events(plain, "loiter")
+    assert reference and loiters.keys() == reference.keys(), (loiters, reference)
+    entered = scene_events(gated, "zone_enter")
+    skipped = {round(line["ts"] - frames(gated)[0]["ts"], 3) for line in frames(gated) if line.get("skipped")}
+    for track_id, at in loiters.items():
+        assert abs(at - reference[track_id]) <= 0.2, (loiters, reference)
+        # A stay begins when the entry's inertia timer started: loiter is due loiter_s after that.
+        due = entered[track_id] - inertia_s + loiter_s
+        assert -1e-6 <= at - due <= 1 / FPS + 1e-6, (track_id, at, due)
+        assert round(at, 3) in skipped  # fired on a skipped frame: the held tracks', not a detection's
+    assert all(line["detections"] == [] for line in frames(gated) if line.get("skipped"))
