@@ -57,6 +57,11 @@ class FrameTracker(Protocol):
         lost ones age (their ``end`` events returned)."""
         ...
 
+    def held(self) -> Detections:
+        """The tracks a skipped frame holds in view (seen at the last detection), as detections with their
+        ids, classes, last boxes and scores: the camera's zones and lines run on them."""
+        ...
+
 
 @dataclass(frozen=True)
 class CameraSummary:
