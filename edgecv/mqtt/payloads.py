@@ -130,7 +130,8 @@ class StatsMessage(Envelope):
     skipped_frames: int = Field(
         ge=0,
         description="Of the frames, those the detector skipped since start (motion gating: nothing moved; or "
-        "the camera's detect switch off). Detections and counts are not published for them.",
+        "the camera's detect switch off). No detections or per-label counts are published for them; scene "
+        "events (zone timers, loiter) still are.",
     )
     stages_ms: dict[str, StageJson] = Field(description="Per-stage timings (mean over the run, recent p95).")
     reconnects: int = Field(ge=0, description="Reconnects to the broker since start.")
