@@ -242,6 +242,8 @@ class Pipeline:
         """A skipped frame's job when the detector should skip ``frame``; None when it needs detecting."""
         if not camera.detect_enabled:
             return _Skip(replace(frame, skipped=True), buffer, free, hold=False)
+        if gate.config is not camera.motion:  # a reload handed the camera a new motion section
+            gate.configure(camera.motion)
         start = time.perf_counter()
         detect = gate.decide(
             frame.image, frame.mono, enabled=camera.motion_enabled, tracks_moving=camera.tracks_moving

@@ -154,6 +154,13 @@ class FrameGate:
         self.gate = MotionGate(config.max_skip_s)
         self._paused = False
 
+    def configure(self, config: MotionConfig) -> None:
+        """Gate by ``config`` from the next frame on (a reload): the detector is placed again at that frame
+        (masks, size), the background starts afresh and the next frame is detected."""
+        self.config = config
+        self.detector = None
+        self.gate = MotionGate(config.max_skip_s)
+
     def decide(self, image: np.ndarray, mono: float, *, enabled: bool, tracks_moving: bool) -> bool:
         if not enabled:
             # Every frame is detected; the background resumes from scratch when gating comes back on.

@@ -17,11 +17,13 @@ What changes live, between two frames, without reopening sources or the model (:
 * ``zones``, ``lines``, ``masks`` and ``detect.filters`` of each camera, through the camera's
   ``configure_scene`` (:class:`ConfiguresScene`), keeping the counts of rules that keep their name (with
   MQTT, new or changed zones and lines also rebuild the sink: their topics and sensors are made at connect);
+* ``motion`` of each camera: its capture thread places the gate again at its next frame (masks, size,
+  a fresh background; that frame is detected);
 * values set by MQTT commands return to the (reloaded) config, and their state topics say so.
 
 What is reopened in-process (:class:`ReloadPlan` ``reopen``): a changed ``model`` (loaded again, on the
 new settings), a changed camera ``source`` (that camera's source closed and the new one opened), tracking
-switched on or off, a changed ``motion`` section (the gate is built with the capture); the pipeline stops after the frame in flight (tracks end with ``end`` events, as at the
+switched on or off; the pipeline stops after the frame in flight (tracks end with ``end`` events, as at the
 end of a source), the changed parts are replaced and the run goes on. A changed ``cameras`` map, ``output``
 section, MQTT connection (broker, identity, credentials, TLS, labels, discovery, commands, spool) or a
 model whose labels differ also rebuilds the sinks: the MQTT connection is closed and opened again. Other
@@ -106,12 +108,11 @@ class ReloadPlan:
     sources: dict[str, FrameSource] = field(default_factory=dict)  # changed cameras' new sources
     rebuild: bool = False  # cameras, sinks and their connections built again
     retrack: bool = False  # tracking switched on or off somewhere: trackers built again
-    regate: bool = False  # a camera's motion section changed: its gate is built again with its capture
     changed: tuple[str, ...] = ()  # what changed, for the log
 
     @property
     def reopen(self) -> bool:
-        return self.detector is not None or bool(self.sources) or self.rebuild or self.retrack or self.regate
+        return self.detector is not None or bool(self.sources) or self.rebuild or self.retrack
 
 
 def _mqtt_rebuild(old: MqttConfig, new: MqttConfig) -> bool:
@@ -146,7 +147,7 @@ def prepare(old: Settings, new: Settings, detector: Detector) -> ReloadPlan:
     old_sections, new_sections = old.camera_sections(), new.camera_sections()
     where = lambda name: f"cameras.{name}." if new.cameras else ""  # noqa: E731
     params = {}
-    retrack = regate = False
+    retrack = False
     for name, section in new_sections.items():
         params[name] = detect_params(section.detect, model, where(name))
         if section.tracker.enabled:
@@ -161,8 +162,6 @@ def prepare(old: Settings, new: Settings, detector: Detector) -> ReloadPlan:
         before = old_sections.get(name)
         if before is not None and before.tracker.enabled != section.tracker.enabled:
             retrack = True
-        if before is not None and before.motion != section.motion:
-            regate = True
     # The MQTT sink publishes each zone and line on its own retained topic with its own Home Assistant
     # sensors, created at connect: new or renamed rules need a new sink.
     rules_moved = new.mqtt.host is not None and any(
@@ -182,7 +181,7 @@ def prepare(old: Settings, new: Settings, detector: Detector) -> ReloadPlan:
     else:
         moved = {n for n, s in new_sections.items() if s.source != old_sections[n].source}
         sources = {s.source_id: s for s in build_sources(new, only=moved)} if moved else {}
-    return ReloadPlan(new, params, new_detector, sources, rebuild, retrack, regate, changed)
+    return ReloadPlan(new, params, new_detector, sources, rebuild, retrack, changed)
 
 
 class Reloader:
@@ -229,6 +228,7 @@ class Reloader:
                 continue
             if isinstance(camera, ConfiguresScene):
                 camera.configure_scene(section.scene())  # zones, lines, masks: from the next frame
+            camera.motion = section.motion  # its capture thread re-places the gate at the next frame
             control = controls.get(camera.name)
             baseline = Baseline(plan.params[camera.name], motion=section.motion.enabled)
             if control is not None:

@@ -238,8 +238,8 @@ def test_plan_classifies_live_reopen_and_rebuild(settings_pair, demo) -> None:
     assert rates.rebuild  # from no broker to one: a new sink
     tracking = prepare(old, settings_pair(tracker={"enabled": False}), detector)
     assert tracking.retrack and not tracking.rebuild
-    motion = prepare(old, settings_pair(motion={"enabled": True}), detector)
-    assert motion.regate and motion.reopen and not motion.rebuild
+    motion = prepare(old, settings_pair(motion={"enabled": True, "max_skip_s": 2}), detector)
+    assert not motion.reopen and not motion.rebuild and "motion" in motion.changed  # live: the gate re-placed
 
 
 def test_plan_refuses_unknown_classes_before_anything_changes(settings_pair) -> None:
