@@ -60,3 +60,17 @@ def test_gating_switched_off_detects_every_frame_and_restarts_its_background() -
     assert not gate.decide(bright, 0.9, enabled=True, tracks_moving=False)
     assert not gate.decide(bright, 1.0, enabled=True, tracks_moving=False)
     assert gate.decide(dark, 1.1, enabled=True, tracks_moving=False)  # the lights went out: motion
+
+
+def test_a_reloaded_motion_section_takes_over_at_the_next_frame() -> None:
+    """A reload hands the camera a new motion section: the gate is placed again, and keeps the new rate."""
+    gate = FrameGate(motion(max_skip_s=10.0))
+    still = np.full((48, 64, 3), 90, np.uint8)
+    assert [gate.decide(still, k / 10, enabled=True, tracks_moving=False) for k in range(3)] == [1, 0, 0]
+    gate.configure(
+        motion(max_skip_s=0.5, masks=[{"polygon": [[0, 0], [0.5, 0], [0.5, 1]], "units": "relative"}])
+    )
+    assert gate.detector is None  # placed again at the next frame: its masks need the frame's size
+    decisions = [gate.decide(still, 1 + k / 10, enabled=True, tracks_moving=False) for k in range(12)]
+    assert [k for k, d in enumerate(decisions) if d] == [0, 5, 10]  # detected at once, then every 0.5 s
+    assert gate.detector is not None and gate.detector.size == (64, 48)  # placed on the frame it first saw
