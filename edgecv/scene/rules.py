@@ -321,21 +321,29 @@ class CameraScene:
         return table[inverse.reshape(-1)]
 
     def line_totals(self) -> dict[str, dict[str, dict[str, int]]]:
-        """``{line: {"in": {label: n}, "out": {label: n}}}`` since the start (labels with n > 0)."""
+        """``{line: {"in": {label: n}, "out": {label: n}}}`` since the start: the labels the line's
+        ``classes`` name (0 included, as on MQTT) and any other with n > 0."""
         if self._rules is None:
             return {name: {"in": {}, "out": {}} for name in self._wanted.lines}
         lines = self._rules.lines
         return {
-            name: {"in": self._by_label(lines.counts[k, 0]), "out": self._by_label(lines.counts[k, 1])}
-            for k, name in enumerate(lines.names)
+            rule.name: {
+                "in": self._by_label(lines.counts[k, 0], rule.class_ids),
+                "out": self._by_label(lines.counts[k, 1], rule.class_ids),
+            }
+            for k, rule in enumerate(lines.rules)
         }
 
     def zone_totals(self) -> dict[str, dict[str, dict[str, int]]]:
-        """``{zone: {"entered": {label: n}}}`` since the start (labels with n > 0)."""
+        """``{zone: {"entered": {label: n}}}`` since the start: the zone's ``classes`` (0 included) and any
+        other label with n > 0."""
         if self._rules is None:
             return {name: {"entered": {}} for name in self._wanted.zones}
         zones = self._rules.zones
-        return {name: {"entered": self._by_label(zones.entered[z])} for z, name in enumerate(zones.names)}
+        return {
+            rule.name: {"entered": self._by_label(zones.entered[z], rule.class_ids)}
+            for z, rule in enumerate(zones.rules)
+        }
 
     def occupancy(self) -> dict[str, dict[str, int]]:
         """``{zone: {label: n}}``: tracks inside now, by the class they entered as; a label that ever entered
@@ -356,5 +364,8 @@ class CameraScene:
     def _label(self, column: int) -> str:
         return self.labels.name(column)
 
-    def _by_label(self, counts: np.ndarray) -> dict[str, int]:
-        return {self._label(c): int(counts[c]) for c in np.flatnonzero(counts).tolist()}
+    def _by_label(self, counts: np.ndarray, listed: tuple[int, ...] | None = None) -> dict[str, int]:
+        shown = counts > 0
+        if listed is not None:
+            shown[list(listed)] = True
+        return {self._label(c): int(counts[c]) for c in np.flatnonzero(shown).tolist()}

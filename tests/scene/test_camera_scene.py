@@ -178,3 +178,18 @@ def test_hold_before_any_rule_is_placed_or_without_zones_and_lines_does_nothing(
     masks_only = CameraScene("cam", SceneConfig(masks=[{"polygon": [[0, 0], [10, 0], [10, 10]]}]), LABELS)
     step(masks_only, tracked([person(50, 50)], [1]), 0.0)
     assert not masks_only.follows_tracks
+
+
+def test_totals_list_the_rules_classes_at_zero_and_any_label_that_counted() -> None:
+    scene = CameraScene(
+        "cam",
+        SceneConfig(
+            zones={"a": {**ZONE, "classes": ["car"]}}, lines={"l": {**LINE, "classes": ["car"]}, "m": LINE}
+        ),
+        LABELS,
+    )
+    step(scene, tracked([person(50, 50)], [1]), 0.0)
+    assert scene.line_totals() == {"l": {"in": {"car": 0}, "out": {"car": 0}}, "m": {"in": {}, "out": {}}}
+    assert scene.zone_totals() == {"a": {"entered": {"car": 0}}}  # the person is no car: not counted
+    step(scene, tracked([person(50, 50)], [2], classes=[1]), 0.1)
+    assert scene.zone_totals() == {"a": {"entered": {"car": 1}}}
