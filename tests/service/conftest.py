@@ -88,8 +88,9 @@ def moving_box(i: int) -> np.ndarray:
 
 class MjpegServer:
     """``multipart/x-mixed-replace`` JPEG stream on loopback, like a cheap IP camera. ``stop()`` drops the
-    listener and every client (a camera losing power); ``start()`` brings it back on the same port.
-    ``draw(i)`` renders frame ``i`` of a connection (BGR)."""
+    listener and every client (a camera losing power); ``start()`` brings it back on the same port. While
+    ``paused`` is set, frames stop but connections stay open (a stalled camera). ``draw(i)`` renders frame
+    ``i`` of a connection (BGR)."""
 
     def __init__(self, fps: float = 20.0, draw: Callable[[int], np.ndarray] = moving_box) -> None:
         self.port = 0
@@ -98,6 +99,7 @@ class MjpegServer:
         self.served = 0
         self._server: socketserver.ThreadingTCPServer | None = None
         self._alive = threading.Event()
+        self.paused = threading.Event()
 
     @property
     def url(self) -> str:
@@ -114,6 +116,9 @@ class MjpegServer:
                 i = 0
                 try:
                     while owner._alive.is_set():
+                        if owner.paused.is_set():
+                            time.sleep(0.05)
+                            continue
                         jpeg = cv2.imencode(".jpg", owner.draw(i))[1].tobytes()
                         self.wfile.write(
                             b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)

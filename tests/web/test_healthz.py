@@ -3,70 +3,20 @@ camera stops delivering (connection open, no frames), 200 again when it resumes.
 
 from __future__ import annotations
 
-import http.server
-import socketserver
-import threading
-import time
 from collections.abc import Iterator
 
-import cv2
-import numpy as np
 import pytest
 
+from ..service.conftest import MjpegServer
 from .conftest import REPO, WebRun, get
 
 
-class PausableMjpeg:
-    """A loopback MJPEG camera whose frames stop while ``paused`` is set, its connections left open."""
-
-    def __init__(self) -> None:
-        self.paused = threading.Event()
-        owner = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-                self.end_headers()
-                i = 0
-                try:
-                    while True:
-                        if owner.paused.is_set():
-                            time.sleep(0.05)
-                            continue
-                        image = np.full((120, 160, 3), (i * 7) % 255, np.uint8)
-                        cv2.rectangle(image, (20 + i % 80, 30), (70 + i % 80, 100), (0, 0, 255), -1)
-                        jpeg = cv2.imencode(".jpg", image)[1].tobytes()
-                        self.wfile.write(
-                            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
-                            + jpeg
-                            + b"\r\n"
-                        )
-                        i += 1
-                        time.sleep(0.05)
-                except OSError:
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def camera() -> Iterator[PausableMjpeg]:
-    server = PausableMjpeg()
+def camera() -> Iterator[MjpegServer]:
+    server = MjpegServer()
+    server.start()
     yield server
-    server.close()
+    server.stop()
 
 
 def health(run: WebRun) -> tuple[int, dict]:
