@@ -294,7 +294,8 @@ class Pipeline:
                     scene_s, mark = time.perf_counter() - mark, time.perf_counter()
                 if camera.tracker is not None:
                     detections, events = camera.tracker.update(detections, frame.ts, frame.mono)
-                    camera.tracks_moving = camera.tracker.needs_detection()
+                    # Only the motion gate reads it: no work per frame for a camera that never gates.
+                    camera.tracks_moving = camera.motion_enabled and camera.tracker.needs_detection()
                     self._time(camera, "track", time.perf_counter() - mark)
                     mark = time.perf_counter()
                 if scene is not None:
